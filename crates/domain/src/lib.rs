@@ -1,0 +1,12 @@
+//! The orb domain: what counties, people, cohorts and pairings are, the rules their values
+//! obey, and who may do what. Nothing here performs I/O or knows of HTTP, GraphQL or SQL,
+//! so every rule can be tested on its own and every layer above shares one meaning.
+
+pub mod access;
+pub mod county;
+pub mod error;
+pub mod ids;
+pub mod people;
+pub mod text;
+
+pub use error::{Error, FieldProblem};

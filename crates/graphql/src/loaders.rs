@@ -1,0 +1,166 @@
+//! Batched loading of related rows, so list resolvers issue one query per relation rather than
+//! one per row. Every loader runs on the request's own transaction, under its row-level security.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Arc;
+
+use async_graphql::dataloader::Loader;
+use orb_domain::ids::{CohortId, CountyId, OrgUnitId, UserId};
+use orb_domain::people::GlobalRole;
+use orb_store::entities::{counties, memberships, org_units, users};
+use orb_store::{cohorts, counties as county_store, org_units as unit_store, people, Session};
+
+use crate::error::{store_error, IntoApi};
+
+/// The request's loaders, sharing its session.
+#[derive(Clone)]
+pub struct Loaders {
+    session: Arc<Session>,
+}
+
+impl Loaders {
+    /// Loaders on `session`.
+    pub fn new(session: Arc<Session>) -> Self {
+        Self { session }
+    }
+}
+
+/// Memberships of one user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MembershipsOf(pub UserId);
+/// Global roles of one user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct GlobalRolesOf(pub UserId);
+/// Units directly under one unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ChildrenOf(pub OrgUnitId);
+/// Counties of one cohort.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CountiesOf(pub CohortId);
+/// Faculty of one cohort.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FacultyOf(pub CohortId);
+/// Cohorts one county belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CohortsOf(pub CountyId);
+
+fn group<K: Hash + Eq, V>(keys: &[K], pairs: impl IntoIterator<Item = (K, V)>) -> HashMap<K, Vec<V>>
+where
+    K: Clone,
+{
+    let mut map: HashMap<K, Vec<V>> = keys.iter().map(|k| (k.clone(), Vec::new())).collect();
+    for (k, v) in pairs {
+        map.entry(k).or_default().push(v);
+    }
+    map
+}
+
+impl Loader<CountyId> for Loaders {
+    type Value = counties::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[CountyId]) -> Result<HashMap<CountyId, Self::Value>, Self::Error> {
+        let rows = county_store::by_ids(&self.session, keys).await.api()?;
+        Ok(rows.into_iter().map(|c| (CountyId(c.id), c)).collect())
+    }
+}
+
+impl Loader<UserId> for Loaders {
+    type Value = users::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[UserId]) -> Result<HashMap<UserId, Self::Value>, Self::Error> {
+        let rows = people::users_by_ids(self.session.db(), keys).await.api()?;
+        Ok(rows.into_iter().map(|u| (UserId(u.id), u)).collect())
+    }
+}
+
+impl Loader<OrgUnitId> for Loaders {
+    type Value = org_units::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[OrgUnitId]) -> Result<HashMap<OrgUnitId, Self::Value>, Self::Error> {
+        let rows = unit_store::by_ids(&self.session, keys).await.api()?;
+        Ok(rows.into_iter().map(|u| (OrgUnitId(u.id), u)).collect())
+    }
+}
+
+impl Loader<MembershipsOf> for Loaders {
+    type Value = Vec<memberships::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[MembershipsOf]) -> Result<HashMap<MembershipsOf, Self::Value>, Self::Error> {
+        let ids: Vec<UserId> = keys.iter().map(|k| k.0).collect();
+        let rows = people::memberships_of_users(self.session.db(), &ids).await.map_err(store_error)?;
+        Ok(group(keys, rows.into_iter().map(|m| (MembershipsOf(UserId(m.user_id)), m))))
+    }
+}
+
+impl Loader<GlobalRolesOf> for Loaders {
+    type Value = Vec<GlobalRole>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[GlobalRolesOf]) -> Result<HashMap<GlobalRolesOf, Self::Value>, Self::Error> {
+        let ids: Vec<UserId> = keys.iter().map(|k| k.0).collect();
+        let rows = people::global_roles_of(self.session.db(), &ids).await.api()?;
+        Ok(group(keys, rows.into_iter().map(|(user, role)| (GlobalRolesOf(user), role))))
+    }
+}
+
+impl Loader<ChildrenOf> for Loaders {
+    type Value = Vec<org_units::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[ChildrenOf]) -> Result<HashMap<ChildrenOf, Self::Value>, Self::Error> {
+        let ids: Vec<OrgUnitId> = keys.iter().map(|k| k.0).collect();
+        let rows = unit_store::children_of(&self.session, &ids).await.api()?;
+        Ok(group(
+            keys,
+            rows.into_iter().filter_map(|u| Some((ChildrenOf(OrgUnitId(u.parent_id?)), u))),
+        ))
+    }
+}
+
+impl Loader<CountiesOf> for Loaders {
+    type Value = Vec<CountyId>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[CountiesOf]) -> Result<HashMap<CountiesOf, Self::Value>, Self::Error> {
+        let ids: Vec<CohortId> = keys.iter().map(|k| k.0).collect();
+        let rows = cohorts::counties_of(&self.session, &ids).await.api()?;
+        Ok(group(keys, rows.into_iter().map(|r| (CountiesOf(CohortId(r.cohort_id)), CountyId(r.county_id)))))
+    }
+}
+
+impl Loader<FacultyOf> for Loaders {
+    type Value = Vec<UserId>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[FacultyOf]) -> Result<HashMap<FacultyOf, Self::Value>, Self::Error> {
+        let ids: Vec<CohortId> = keys.iter().map(|k| k.0).collect();
+        let rows = cohorts::faculty_of(&self.session, &ids).await.api()?;
+        Ok(group(keys, rows.into_iter().map(|r| (FacultyOf(CohortId(r.cohort_id)), UserId(r.user_id)))))
+    }
+}
+
+impl Loader<CohortsOf> for Loaders {
+    type Value = Vec<CohortId>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[CohortsOf]) -> Result<HashMap<CohortsOf, Self::Value>, Self::Error> {
+        let ids: Vec<CountyId> = keys.iter().map(|k| k.0).collect();
+        let rows = cohorts::cohorts_of_counties(&self.session, &ids).await.api()?;
+        Ok(group(keys, rows.into_iter().map(|r| (CohortsOf(CountyId(r.county_id)), CohortId(r.cohort_id)))))
+    }
+}
+
+impl Loader<CohortId> for Loaders {
+    type Value = orb_store::entities::cohorts::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[CohortId]) -> Result<HashMap<CohortId, Self::Value>, Self::Error> {
+        let rows = cohorts::by_ids(&self.session, keys).await.api()?;
+        Ok(rows.into_iter().map(|c| (CohortId(c.id), c)).collect())
+    }
+}

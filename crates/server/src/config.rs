@@ -1,0 +1,317 @@
+//! Configuration, layered: built-in defaults → an optional TOML file (`ORB_CONFIG`, default
+//! `orb.toml` if present) → `ORB_*` environment variables (nested keys joined by `__`, e.g.
+//! `ORB_JWT__SECRET`) → `DATABASE_URL`. Validated once at start-up; production mode refuses
+//! development secrets.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use figment::providers::{Env, Format, Toml};
+use figment::Figment;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// The development JWT secret; production refuses to start with it.
+pub const DEVELOPMENT_JWT_SECRET: &str = "orb-development-jwt-secret-do-not-use-in-production";
+/// The development password of the runtime role; production refuses to start with it.
+pub const DEVELOPMENT_RUNTIME_PASSWORD: &str = "orb-app-development-password";
+
+/// Development (readable logs, development secrets allowed) or production.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// A developer's machine or a test.
+    #[default]
+    Development,
+    /// A real deployment.
+    Production,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One JSON object per line, for log collectors.
+    Json,
+    /// Human-readable lines.
+    Pretty,
+}
+
+/// Which JWT algorithm signs access tokens. One is pinned; tokens with another are refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+pub enum JwtAlgorithm {
+    /// HMAC-SHA256 with a shared secret.
+    #[default]
+    HS256,
+    /// Ed25519 signatures (asymmetric; verifiers need only public keys).
+    EdDSA,
+}
+
+/// One JWT key. The signing key needs its secret (HS256) or private key (EdDSA); keys kept
+/// only to verify tokens issued before a rotation need their secret or public key.
+#[derive(Debug, Clone, Deserialize)]
+pub struct JwtKey {
+    /// Key id, sent in each token's header.
+    pub kid: String,
+    /// HS256 secret (at least 32 bytes).
+    pub secret: Option<SecretString>,
+    /// EdDSA private key, PEM (PKCS#8).
+    pub private_key_pem: Option<SecretString>,
+    /// EdDSA private key file.
+    pub private_key_file: Option<PathBuf>,
+    /// EdDSA public key, PEM.
+    pub public_key_pem: Option<String>,
+    /// EdDSA public key file.
+    pub public_key_file: Option<PathBuf>,
+    /// After this instant tokens signed with this key are refused (end of a rotation overlap).
+    pub retire_after: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Token settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct JwtSettings {
+    /// `iss` of issued tokens, required on presented ones.
+    pub issuer: String,
+    /// `aud` of issued tokens, required on presented ones.
+    pub audience: String,
+    /// The pinned algorithm.
+    pub algorithm: JwtAlgorithm,
+    /// Which key signs new tokens.
+    pub signing_kid: String,
+    /// Shortcut for one HS256 key named `signing_kid`.
+    pub secret: Option<SecretString>,
+    /// Keys, for rotation or EdDSA.
+    pub keys: Vec<JwtKey>,
+    /// Access token lifetime.
+    pub access_ttl_seconds: u64,
+    /// Refresh token lifetime.
+    pub refresh_ttl_seconds: u64,
+    /// Clock skew tolerated on `exp` and `nbf`.
+    pub leeway_seconds: u64,
+}
+
+impl Default for JwtSettings {
+    fn default() -> Self {
+        Self {
+            issuer: "orb".into(),
+            audience: "orb-api".into(),
+            algorithm: JwtAlgorithm::HS256,
+            signing_kid: "development".into(),
+            secret: None,
+            keys: Vec::new(),
+            access_ttl_seconds: 15 * 60,
+            refresh_ttl_seconds: 30 * 24 * 3600,
+            leeway_seconds: 30,
+        }
+    }
+}
+
+/// GraphQL protections.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct GraphqlSettings {
+    /// Whether introspection answers (turn off in production if front ends use the committed SDL).
+    pub introspection: bool,
+    /// Whether errors suggest field names.
+    pub suggestions: bool,
+    /// Deepest selection allowed.
+    pub max_depth: usize,
+    /// Highest complexity allowed (list fields weighted by page size).
+    pub max_complexity: usize,
+}
+
+impl Default for GraphqlSettings {
+    fn default() -> Self {
+        let defaults = orb_graphql::SchemaOptions::default();
+        Self {
+            introspection: defaults.introspection,
+            suggestions: defaults.suggestions,
+            max_depth: defaults.max_depth,
+            max_complexity: defaults.max_complexity,
+        }
+    }
+}
+
+/// Everything the service reads at start-up.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Development or production.
+    pub mode: Mode,
+    /// Address to listen on.
+    pub bind: String,
+    /// PostgreSQL URL of the schema owner: runs migrations (and, in development, creates the
+    /// database and sets up the runtime role).
+    pub database_url: SecretString,
+    /// PostgreSQL URL of the runtime role. When absent, derived from `database_url` with user
+    /// `orb_app` and `runtime_database_password`.
+    pub runtime_database_url: Option<SecretString>,
+    /// Password set on `orb_app` when the runtime URL is derived.
+    pub runtime_database_password: SecretString,
+    /// Most runtime connections.
+    pub database_pool_size: u32,
+    /// How long a request waits for a database connection before failing fast.
+    pub database_acquire_timeout_ms: u64,
+    /// Longest a request may run; statements get the same limit as `statement_timeout`.
+    pub request_timeout_ms: u64,
+    /// Largest request body accepted (413 past it).
+    pub body_limit_bytes: usize,
+    /// Log format; JSON in production, pretty in development when unset.
+    pub log_format: Option<LogFormat>,
+    /// Log filter (`RUST_LOG` syntax), overridden by `RUST_LOG`.
+    pub log_level: String,
+    /// Origins allowed by CORS; empty means same-origin only.
+    pub cors_origins: Vec<String>,
+    /// Seconds in-flight requests get to finish on shutdown.
+    pub shutdown_grace_seconds: u64,
+    /// HTTP worker threads; 0 means one per core.
+    pub workers: usize,
+    /// GraphQL protections.
+    pub graphql: GraphqlSettings,
+    /// Tokens.
+    pub jwt: JwtSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            mode: Mode::Development,
+            bind: "127.0.0.1:8080".into(),
+            database_url: SecretString::from("postgres://postgres@127.0.0.1:5432/orb"),
+            runtime_database_url: None,
+            runtime_database_password: SecretString::from(DEVELOPMENT_RUNTIME_PASSWORD),
+            database_pool_size: 16,
+            database_acquire_timeout_ms: 3_000,
+            request_timeout_ms: 10_000,
+            body_limit_bytes: 1024 * 1024,
+            log_format: None,
+            log_level: "info,sqlx=warn,sea_orm=warn".into(),
+            cors_origins: Vec::new(),
+            shutdown_grace_seconds: 30,
+            workers: 0,
+            graphql: GraphqlSettings::default(),
+            jwt: JwtSettings::default(),
+        }
+    }
+}
+
+/// Why the configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A source could not be read or a value has the wrong type.
+    #[error("configuration: {0}")]
+    Load(#[from] Box<figment::Error>),
+    /// A value is present but unusable.
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+impl Settings {
+    /// Reads the layered configuration from the process environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        let file = std::env::var("ORB_CONFIG").unwrap_or_else(|_| "orb.toml".into());
+        let settings: Settings = Figment::new()
+            .merge(Toml::file(file))
+            .merge(Env::prefixed("ORB_").split("__").ignore(&["config", "demo_password"]))
+            .merge(Env::raw().only(&["DATABASE_URL"]))
+            .extract()
+            .map_err(Box::new)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks values together; in production, refuses development secrets.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |m: &str| Err(ConfigError::Invalid(m.to_owned()));
+        if self.bind.parse::<SocketAddr>().is_err() {
+            return invalid("bind must be an address and port, e.g. 127.0.0.1:8080");
+        }
+        if self.database_pool_size == 0 {
+            return invalid("database_pool_size must be at least 1");
+        }
+        if self.request_timeout_ms < 100 {
+            return invalid("request_timeout_ms must be at least 100");
+        }
+        if self.body_limit_bytes < 1024 {
+            return invalid("body_limit_bytes must be at least 1024");
+        }
+        if self.jwt.access_ttl_seconds == 0 || self.jwt.refresh_ttl_seconds == 0 {
+            return invalid("token lifetimes must be positive");
+        }
+        if self.mode == Mode::Production {
+            if self.uses_development_jwt_secret() {
+                return invalid("production mode refuses the development JWT secret: set ORB_JWT__SECRET or jwt.keys");
+            }
+            if self.runtime_database_url.is_none()
+                && self.runtime_database_password.expose_secret() == DEVELOPMENT_RUNTIME_PASSWORD
+            {
+                return invalid(
+                    "production mode refuses the development runtime database password: set ORB_RUNTIME_DATABASE_URL or ORB_RUNTIME_DATABASE_PASSWORD",
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether tokens would be signed with the published development secret.
+    pub fn uses_development_jwt_secret(&self) -> bool {
+        let configured_secret = self.jwt.secret.as_ref().map(|s| s.expose_secret() == DEVELOPMENT_JWT_SECRET);
+        let key_secret = self
+            .jwt
+            .keys
+            .iter()
+            .filter_map(|k| k.secret.as_ref())
+            .any(|s| s.expose_secret() == DEVELOPMENT_JWT_SECRET);
+        key_secret
+            || configured_secret.unwrap_or(self.jwt.keys.is_empty() && self.jwt.algorithm == JwtAlgorithm::HS256)
+    }
+
+    /// The effective log format.
+    pub fn log_format(&self) -> LogFormat {
+        self.log_format.unwrap_or(match self.mode {
+            Mode::Production => LogFormat::Json,
+            Mode::Development => LogFormat::Pretty,
+        })
+    }
+
+    /// The request time limit.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
+    }
+
+    /// The GraphQL schema options.
+    pub fn schema_options(&self) -> orb_graphql::SchemaOptions {
+        orb_graphql::SchemaOptions {
+            introspection: self.graphql.introspection,
+            suggestions: self.graphql.suggestions,
+            max_depth: self.graphql.max_depth,
+            max_complexity: self.graphql.max_complexity,
+            ..orb_graphql::SchemaOptions::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn production_refuses_development_secrets() {
+        let mut settings = Settings { mode: Mode::Production, ..Settings::default() };
+        assert!(settings.validate().is_err(), "default JWT secret must be refused");
+        settings.jwt.secret = Some(SecretString::from("a-real-secret-of-at-least-thirty-two-bytes!"));
+        assert!(settings.validate().is_err(), "development runtime password must be refused");
+        settings.runtime_database_password = SecretString::from("another-real-secret");
+        assert!(settings.validate().is_ok());
+        settings.jwt.secret = Some(SecretString::from(DEVELOPMENT_JWT_SECRET));
+        assert!(settings.validate().is_err());
+    }
+
+    #[test]
+    fn development_accepts_defaults() {
+        assert!(Settings::default().validate().is_ok());
+        assert!(Settings::default().uses_development_jwt_secret());
+    }
+}

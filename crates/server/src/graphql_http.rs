@@ -1,0 +1,154 @@
+//! `POST /graphql` executes one operation in one transaction; `GET /graphql` serves GraphiQL and
+//! never executes anything.
+//!
+//! The response is sent only after the transaction commits, so an acknowledged write is never
+//! lost; a failed commit turns the whole answer into an error.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::http::header::CONTENT_TYPE;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use async_graphql::http::GraphiQLSource;
+use orb_graphql::OrbSchema;
+use orb_store::{Session, Store, StoreError};
+use serde_json::json;
+use tokio_util::task::TaskTracker;
+use tracing::Instrument;
+
+use crate::auth::caller_of;
+use crate::auth::tokens::AccessTokens;
+
+/// What the GraphQL endpoint needs.
+pub struct GraphqlService {
+    /// The schema.
+    pub schema: OrbSchema,
+    /// The runtime store.
+    pub store: Store,
+    /// Access token keys.
+    pub tokens: Arc<AccessTokens>,
+    /// The request time limit.
+    pub timeout: Duration,
+}
+
+/// A GraphQL-shaped error response with a code.
+fn error_response(status: StatusCode, code: &str, message: &str) -> HttpResponse {
+    HttpResponse::build(status).json(json!({ "errors": [{ "message": message, "extensions": { "code": code } }] }))
+}
+
+/// Serves the GraphiQL page.
+pub async fn graphiql() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(GraphiQLSource::build().endpoint("/graphql").finish())
+}
+
+/// Executes one GraphQL operation.
+pub async fn execute(service: web::Data<GraphqlService>, request: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let is_json = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return error_response(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "BAD_REQUEST",
+            "operations must be sent as POST with Content-Type: application/json",
+        );
+    }
+    let graphql_request: async_graphql::Request = match body.first() {
+        Some(b'[') => {
+            return error_response(StatusCode::BAD_REQUEST, "BAD_REQUEST", "batched operations are not supported; send one per request");
+        }
+        _ => match serde_json::from_slice(&body) {
+            Ok(parsed) => parsed,
+            Err(_) => {
+                return error_response(StatusCode::BAD_REQUEST, "BAD_REQUEST", "the body is not a GraphQL request (expected {\"query\": …})");
+            }
+        },
+    };
+    let caller = match caller_of(&request, &service.tokens) {
+        Ok(caller) => caller,
+        Err(_) => return error_response(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", "the access token is invalid or expired"),
+    };
+    let request_id = request
+        .extensions()
+        .get::<tracing_actix_web::RequestId>()
+        .map(|id| id.to_string());
+    let operation = graphql_request.operation_name.clone().unwrap_or_default();
+    let span = tracing::info_span!("graphql", graphql.operation = %operation);
+    match tokio::time::timeout(service.timeout, run(&service, graphql_request, caller, request_id).instrument(span)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(graphql.operation = %operation, timeout_ms = service.timeout.as_millis() as u64, "request timed out");
+            error_response(StatusCode::SERVICE_UNAVAILABLE, "TIMEOUT", "the request took too long and was stopped")
+        }
+    }
+}
+
+async fn run(
+    service: &GraphqlService,
+    graphql_request: async_graphql::Request,
+    caller: orb_store::Caller,
+    request_id: Option<String>,
+) -> HttpResponse {
+    let session = match service.store.begin(caller, request_id).await {
+        Ok(session) => Arc::new(session),
+        Err(StoreError::Refused(orb_domain::Error::Unauthenticated)) => {
+            return error_response(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", "the account is disabled or no longer exists");
+        }
+        Err(err) => return store_failure(err),
+    };
+    let batches = TaskTracker::new();
+    let spawner = batches.clone();
+    let prepared = orb_graphql::attach(graphql_request, session.clone(), move |batch| {
+        spawner.spawn(batch);
+    });
+    let response = service.schema.execute(prepared).await;
+    batches.close();
+    batches.wait().await;
+    let session = match reclaim(session).await {
+        Some(session) => session,
+        None => {
+            tracing::error!("the request's session was still shared after execution; rolled back");
+            return error_response(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR", "internal error");
+        }
+    };
+    if let Err(err) = session.commit().await {
+        return store_failure(err);
+    }
+    HttpResponse::Ok().json(response)
+}
+
+/// Takes back sole ownership of the session once the loaders' batches have ended. A batch's
+/// task may release its handle a moment after its tracker does, so allow a few yields.
+async fn reclaim(mut session: Arc<Session>) -> Option<Session> {
+    for _ in 0..100 {
+        match Arc::try_unwrap(session) {
+            Ok(owned) => return Some(owned),
+            Err(shared) => {
+                session = shared;
+                tokio::task::yield_now().await;
+            }
+        }
+    }
+    None
+}
+
+fn store_failure(err: StoreError) -> HttpResponse {
+    let graphql_error = orb_graphql::error::store_error(err);
+    let code = graphql_error
+        .extensions
+        .as_ref()
+        .and_then(|e| e.get("code"))
+        .map(|v| v.to_string().trim_matches('"').to_owned())
+        .unwrap_or_else(|| "INTERNAL_SERVER_ERROR".into());
+    let status = match code.as_str() {
+        "SERVICE_UNAVAILABLE" | "TIMEOUT" => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    error_response(status, &code, &graphql_error.message)
+}

@@ -1,0 +1,30 @@
+//! Probes for orchestrators: `/healthz` says the process is alive; `/readyz` says it can serve
+//! (PostgreSQL answers and every migration this build knows is applied).
+
+use actix_web::{web, HttpResponse};
+use orb_store::Store;
+use serde_json::json;
+
+/// `GET /healthz`.
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "ok" }))
+}
+
+/// `GET /readyz`.
+pub async fn readyz(store: web::Data<Store>) -> HttpResponse {
+    match store.applied_migrations().await {
+        Ok(applied) => {
+            let missing: Vec<&str> =
+                orb_migration::names().into_iter().filter(|m| !applied.iter().any(|a| a == m)).collect();
+            if missing.is_empty() {
+                HttpResponse::Ok().json(json!({ "status": "ready" }))
+            } else {
+                HttpResponse::ServiceUnavailable().json(json!({ "status": "migrations pending", "pending": missing }))
+            }
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "readiness check failed");
+            HttpResponse::ServiceUnavailable().json(json!({ "status": "database unavailable" }))
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! The orb service: actix-web over the GraphQL API, authentication, configuration, database
+//! preparation and the `orb` command line. Built as a library so the binary's `main` stays thin
+//! and the tests start exactly what production starts ([`startup::Application`]).
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod database;
+pub mod demo;
+pub mod graphql_http;
+pub mod health;
+pub mod rest_error;
+pub mod startup;
+pub mod telemetry;
+
+pub use config::Settings;
+pub use startup::{Application, StartOptions};

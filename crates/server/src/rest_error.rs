@@ -1,0 +1,64 @@
+//! Errors of the REST endpoints (auth, health), in the same vocabulary as GraphQL's
+//! `extensions.code`: `{"error": {"code": "UNAUTHENTICATED", "message": "…"}}`.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use orb_store::StoreError;
+use serde_json::json;
+
+/// A REST error: an HTTP status, a code and a message safe to show.
+#[derive(Debug, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct RestError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl RestError {
+    /// An error with an explicit status and code.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into() }
+    }
+
+    /// 401: the same answer for every failed sign-in, so it reveals nothing about accounts.
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", message)
+    }
+
+    /// 400: malformed input.
+    pub fn bad_input(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", message)
+    }
+}
+
+impl From<StoreError> for RestError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Refused(orb_domain::Error::Unauthenticated) => Self::unauthenticated("authentication required"),
+            StoreError::Refused(other) => Self::new(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", other.to_string()),
+            StoreError::Unavailable(cause) => {
+                tracing::error!(error = %cause, "database unavailable");
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE", "the service is temporarily unavailable")
+            }
+            StoreError::Timeout(cause) => {
+                tracing::warn!(error = %cause, "statement cancelled by statement_timeout");
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "TIMEOUT", "the request took too long and was stopped")
+            }
+            StoreError::Database(cause) => {
+                tracing::error!(error = %cause, error.debug = ?cause, "unexpected database error");
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR", "internal error")
+            }
+        }
+    }
+}
+
+impl ResponseError for RestError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status).json(json!({ "error": { "code": self.code, "message": self.message } }))
+    }
+}

@@ -1,0 +1,188 @@
+//! Building and running the service: one function used by `orb serve` and by the tests alike.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_cors::Cors;
+use actix_web::dev::{Server, Service};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{web, App, HttpMessage, HttpServer};
+use orb_store::Store;
+use tracing_actix_web::{RequestId, TracingLogger};
+
+pub use actix_web::dev::ServerHandle;
+
+use crate::auth::handlers::{self, AuthService};
+use crate::auth::tokens::AccessTokens;
+use crate::config::Settings;
+use crate::database;
+use crate::demo::{self, DemoSummary};
+use crate::graphql_http::{self, GraphqlService};
+use crate::health;
+use crate::rest_error::RestError;
+
+/// What to do before serving.
+#[derive(Debug, Clone, Copy)]
+pub struct StartOptions {
+    /// Create the database if missing and apply pending migrations.
+    pub migrate: bool,
+    /// Load the demo data if absent.
+    pub demo: bool,
+}
+
+/// A built service, bound to its port, not yet running.
+pub struct Application {
+    server: Server,
+    port: u16,
+    store: Store,
+    demo: Option<DemoSummary>,
+}
+
+/// Prepares the database and opens the runtime store.
+pub async fn prepare_store(settings: &Settings, migrate: bool) -> anyhow::Result<Store> {
+    if migrate {
+        database::ensure_database(&settings.database_url).await?;
+        database::migrate(&settings.database_url).await?;
+    }
+    let runtime = database::runtime_url(settings).await?;
+    database::check_runtime_role(&runtime).await?;
+    Ok(database::open_store(settings, &runtime).await?)
+}
+
+impl Application {
+    /// Prepares the database, loads the demo if asked, and binds the listener.
+    pub async fn build(settings: Settings, options: StartOptions) -> anyhow::Result<Self> {
+        let store = prepare_store(&settings, options.migrate).await?;
+        let demo = if options.demo {
+            let password = std::env::var("ORB_DEMO_PASSWORD").unwrap_or_else(|_| demo::DEFAULT_DEMO_PASSWORD.into());
+            Some(demo::load(&store, &password).await?)
+        } else {
+            None
+        };
+        let listener = TcpListener::bind(&settings.bind)?;
+        let port = listener.local_addr()?.port();
+        let server = serve(listener, store.clone(), &settings)?;
+        Ok(Self { server, port, store, demo })
+    }
+
+    /// The port bound (useful when binding port 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The demo loaded at start-up, if any.
+    pub fn demo(&self) -> Option<&DemoSummary> {
+        self.demo.as_ref()
+    }
+
+    /// A handle to stop the server.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// A handle on the runtime store (for tests and tools).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Serves until SIGTERM/SIGINT, then lets in-flight requests finish within the grace period.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        if let Err(err) = self.store.close().await {
+            tracing::warn!(error = %err, "closing the database pool failed");
+        }
+        result
+    }
+}
+
+fn serve(listener: TcpListener, store: Store, settings: &Settings) -> anyhow::Result<Server> {
+    let tokens = Arc::new(AccessTokens::from_settings(&settings.jwt)?);
+    let graphql = web::Data::new(GraphqlService {
+        schema: orb_graphql::build_schema(&settings.schema_options()),
+        store: store.clone(),
+        tokens: tokens.clone(),
+        timeout: settings.request_timeout(),
+    });
+    let auth = web::Data::new(AuthService {
+        store: store.clone(),
+        tokens: AccessTokens::from_settings(&settings.jwt)?,
+        refresh_ttl: chrono::Duration::seconds(settings.jwt.refresh_ttl_seconds as i64),
+    });
+    let store_data = web::Data::new(store);
+    let body_limit = settings.body_limit_bytes;
+    let cors_origins = settings.cors_origins.clone();
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(graphql.clone())
+            .app_data(auth.clone())
+            .app_data(store_data.clone())
+            .app_data(web::PayloadConfig::new(body_limit))
+            .app_data(json_config(body_limit))
+            .route("/graphql", web::post().to(graphql_http::execute))
+            .route("/graphql", web::get().to(graphql_http::graphiql))
+            .route("/auth/login", web::post().to(handlers::login))
+            .route("/auth/refresh", web::post().to(handlers::refresh))
+            .route("/auth/logout", web::post().to(handlers::logout))
+            .route("/healthz", web::get().to(health::healthz))
+            .route("/readyz", web::get().to(health::readyz))
+            .wrap(security_headers())
+            .wrap(cors(&cors_origins))
+            .wrap_fn(|request, service| {
+                let id = request.extensions().get::<RequestId>().map(|id| id.to_string());
+                let response = service.call(request);
+                async move {
+                    let mut response = response.await?;
+                    if let Some(value) = id.and_then(|id| HeaderValue::from_str(&id).ok()) {
+                        response.headers_mut().insert(HeaderName::from_static("x-request-id"), value);
+                    }
+                    Ok(response)
+                }
+            })
+            .wrap(TracingLogger::default())
+    })
+    .shutdown_timeout(settings.shutdown_grace_seconds)
+    .client_request_timeout(Duration::from_secs(10));
+    if settings.workers > 0 {
+        server = server.workers(settings.workers);
+    }
+    Ok(server.listen(listener)?.run())
+}
+
+fn json_config(limit: usize) -> web::JsonConfig {
+    web::JsonConfig::default().limit(limit).error_handler(|err, _| {
+        let rest = match &err {
+            actix_web::error::JsonPayloadError::Overflow { .. }
+            | actix_web::error::JsonPayloadError::OverflowKnownLength { .. } => RestError::new(
+                actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "BAD_USER_INPUT",
+                "the request body is too large",
+            ),
+            actix_web::error::JsonPayloadError::ContentType => {
+                RestError::bad_input("send the body as Content-Type: application/json")
+            }
+            _ => RestError::bad_input(format!("the body is not the JSON this endpoint expects: {err}")),
+        };
+        rest.into()
+    })
+}
+
+fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add((header::REFERRER_POLICY, "no-referrer"))
+        .add((header::CACHE_CONTROL, "no-store"))
+}
+
+fn cors(origins: &[String]) -> Cors {
+    origins.iter().fold(
+        Cors::default()
+            .allowed_methods(["GET", "POST"])
+            .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+            .expose_headers([HeaderName::from_static("x-request-id")])
+            .max_age(3600),
+        |cors, origin| cors.allowed_origin(origin),
+    )
+}

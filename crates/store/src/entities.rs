@@ -1,0 +1,201 @@
+//! sea-orm entities: one module per table, mirroring `migrations/sql`. Values are stored as the
+//! domain's spellings; conversion to domain types happens in the query modules.
+//!
+//! `users` deliberately has no `password_hash` field: the runtime role cannot read that column.
+
+#![allow(missing_docs)]
+
+macro_rules! no_relations {
+    () => {
+        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+        pub enum Relation {}
+        impl ActiveModelBehavior for ActiveModel {}
+    };
+}
+
+pub mod counties {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "counties")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub slug: String,
+        pub name: String,
+        pub region: String,
+        pub size_class: String,
+        pub staff_count: Option<i32>,
+        pub created_at: DateTimeWithTimeZone,
+    }
+    no_relations!();
+}
+
+pub mod org_units {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "org_units")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub county_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub parent_id: Option<Uuid>,
+        pub name: String,
+        pub kind: String,
+        pub created_at: DateTimeWithTimeZone,
+    }
+    no_relations!();
+}
+
+pub mod users {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "users")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub email: String,
+        pub display_name: String,
+        pub created_at: DateTimeWithTimeZone,
+        pub disabled_at: Option<DateTimeWithTimeZone>,
+    }
+    no_relations!();
+}
+
+pub mod user_global_roles {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "user_global_roles")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub role: String,
+        pub granted_at: DateTimeWithTimeZone,
+    }
+    no_relations!();
+}
+
+pub mod memberships {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "memberships")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub county_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub user_id: Uuid,
+        pub role: String,
+        pub created_at: DateTimeWithTimeZone,
+    }
+    no_relations!();
+}
+
+pub mod cohorts {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "cohorts")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub name: String,
+        pub starts_on: Option<Date>,
+        pub ends_on: Option<Date>,
+        pub created_at: DateTimeWithTimeZone,
+    }
+    no_relations!();
+}
+
+pub mod cohort_counties {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "cohort_counties")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub cohort_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub county_id: Uuid,
+        pub joined_at: DateTimeWithTimeZone,
+    }
+    no_relations!();
+}
+
+pub mod cohort_faculty {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "cohort_faculty")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub cohort_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: Uuid,
+        pub joined_at: DateTimeWithTimeZone,
+    }
+    no_relations!();
+}
+
+pub mod buddy_pairings {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "buddy_pairings")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub cohort_id: Uuid,
+        pub testing_county_id: Uuid,
+        pub buddy_county_id: Uuid,
+        pub status: String,
+        pub created_at: DateTimeWithTimeZone,
+        pub ended_at: Option<DateTimeWithTimeZone>,
+    }
+    no_relations!();
+}
+
+pub mod refresh_tokens {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "refresh_tokens")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub family_id: Uuid,
+        pub user_id: Uuid,
+        pub token_hash: Vec<u8>,
+        pub issued_at: DateTimeWithTimeZone,
+        pub expires_at: DateTimeWithTimeZone,
+        pub used_at: Option<DateTimeWithTimeZone>,
+        pub revoked_at: Option<DateTimeWithTimeZone>,
+    }
+    no_relations!();
+}
+
+pub mod audit_log {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "audit_log")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub occurred_at: DateTimeWithTimeZone,
+        pub actor_user_id: Option<Uuid>,
+        pub county_id: Option<Uuid>,
+        pub action: String,
+        pub subject_type: String,
+        pub subject_id: Option<String>,
+        pub request_id: Option<String>,
+        pub details: Json,
+    }
+    no_relations!();
+}

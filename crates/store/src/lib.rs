@@ -1,0 +1,19 @@
+//! orb's PostgreSQL store. Every request runs in a [`Session`]: one transaction on the runtime
+//! role with the caller's identity set for row-level security. Reads take the session; writes
+//! take a [`Change`] (a savepoint) and the capability the domain's access policy granted, so
+//! the county written to comes from the capability, never from input.
+
+pub mod audit;
+pub mod auth;
+pub mod cohorts;
+pub mod counties;
+pub mod entities;
+pub mod error;
+pub mod org_units;
+pub mod page;
+pub mod people;
+pub mod session;
+
+pub use error::{StoreError, StoreResult};
+pub use page::{Page, PageRequest};
+pub use session::{Caller, Change, Session, Store, StoreOptions};

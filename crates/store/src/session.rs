@@ -1,0 +1,238 @@
+//! Request sessions. Every request runs in one PostgreSQL transaction on the runtime role, in
+//! which the caller's identity is set with `set_config(…, true)` before any other statement, so
+//! row-level security sees it on every query of the request and forgets it at commit.
+
+use std::time::Duration;
+
+use orb_domain::access::{CountyMembership, Principal};
+use orb_domain::ids::{CountyId, UserId};
+use orb_domain::people::{CountyRole, GlobalRole};
+use orb_domain::Error as Refusal;
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, Statement,
+    TransactionTrait, Value,
+};
+
+use crate::error::{StoreError, StoreResult};
+
+/// Who a request says it is, before the database has confirmed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    /// No credentials.
+    Anonymous,
+    /// A user proven by a valid access token.
+    User(UserId),
+}
+
+/// How to reach PostgreSQL as the runtime role.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Connection URL of the runtime role.
+    pub url: String,
+    /// Most connections held open.
+    pub max_connections: u32,
+    /// How long a request waits for a free connection before failing fast.
+    pub acquire_timeout: Duration,
+    /// `statement_timeout` set in every request's transaction.
+    pub statement_timeout: Duration,
+}
+
+/// The connection pool of the runtime role; the one way into county data.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+    statement_timeout: Duration,
+}
+
+impl Store {
+    /// Opens the pool. Connections are made lazily, so the service starts (and reports
+    /// not-ready) while the database is down.
+    pub async fn connect(options: &StoreOptions) -> StoreResult<Self> {
+        let mut connect = ConnectOptions::new(options.url.clone());
+        connect
+            .max_connections(options.max_connections)
+            .min_connections(0)
+            .connect_timeout(options.acquire_timeout)
+            .acquire_timeout(options.acquire_timeout)
+            .idle_timeout(Duration::from_secs(300))
+            .connect_lazy(true)
+            .sqlx_logging(false);
+        let db = Database::connect(connect).await?;
+        Ok(Self { db, statement_timeout: options.statement_timeout })
+    }
+
+    /// Starts a request's session: begins the transaction, confirms the caller still exists and
+    /// is enabled, loads their roles fresh, and sets the tenant settings.
+    pub async fn begin(&self, caller: Caller, request_id: Option<String>) -> StoreResult<Session> {
+        let tx = self.db.begin().await?;
+        let timeout_ms = self.statement_timeout.as_millis().to_string();
+        let user = match caller {
+            Caller::Anonymous => String::new(),
+            Caller::User(id) => id.to_string(),
+        };
+        tx.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT set_config('statement_timeout', $1, true), set_config('orb.user_id', $2, true)",
+            [timeout_ms.into(), user.into()],
+        ))
+        .await?;
+        let principal = match caller {
+            Caller::Anonymous => Principal::anonymous(),
+            Caller::User(id) => load_principal(&tx, id).await?,
+        };
+        apply_tenant_settings(&tx, &principal).await?;
+        Ok(Session { tx, principal, request_id })
+    }
+
+    /// Starts a session for the operator's own tools (command line, demo loader) with every role
+    /// in the given counties. Never used for a request from the network.
+    pub async fn begin_system(&self, counties: Vec<CountyId>) -> StoreResult<Session> {
+        let tx = self.db.begin().await?;
+        let principal = Principal::system(counties);
+        apply_tenant_settings(&tx, &principal).await?;
+        Ok(Session { tx, principal, request_id: None })
+    }
+
+    /// Whether PostgreSQL answers, and the names of the migrations it has applied.
+    pub async fn applied_migrations(&self) -> StoreResult<Vec<String>> {
+        let rows = self
+            .db
+            .query_all_raw(Statement::from_string(
+                DbBackend::Postgres,
+                "SELECT version FROM seaql_migrations ORDER BY version",
+            ))
+            .await?;
+        rows.iter().map(|row| row.try_get::<String>("", "version").map_err(StoreError::from)).collect()
+    }
+
+    /// Closes every connection (on shutdown).
+    pub async fn close(self) -> StoreResult<()> {
+        self.db.close().await.map_err(StoreError::from)
+    }
+}
+
+async fn load_principal(tx: &DatabaseTransaction, user: UserId) -> StoreResult<Principal> {
+    let row = tx
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            r#"
+            SELECT
+                (SELECT u.disabled_at IS NULL FROM users u WHERE u.id = $1) AS active,
+                coalesce((SELECT string_agg(r.role, ',') FROM user_global_roles r WHERE r.user_id = $1), '') AS global_roles,
+                coalesce((SELECT string_agg(m.county_id::text || ':' || m.role, ',') FROM memberships m
+                          WHERE m.user_id = $1), '') AS memberships,
+                coalesce((SELECT string_agg(DISTINCT CASE WHEN p.testing_county_id = m.county_id
+                                                          THEN p.buddy_county_id ELSE p.testing_county_id END::text, ',')
+                          FROM buddy_pairings p
+                          JOIN memberships m ON m.user_id = $1
+                                            AND m.county_id IN (p.testing_county_id, p.buddy_county_id)
+                          WHERE p.status = 'active'), '') AS partners
+            "#,
+            [Value::from(user.0)],
+        ))
+        .await?
+        .ok_or(StoreError::Refused(Refusal::Unauthenticated))?;
+    if row.try_get::<Option<bool>>("", "active")? != Some(true) {
+        return Err(Refusal::Unauthenticated.into());
+    }
+    let global_roles = split(&row.try_get::<String>("", "global_roles")?)
+        .filter_map(GlobalRole::from_stored)
+        .collect::<Vec<_>>();
+    let memberships = split(&row.try_get::<String>("", "memberships")?)
+        .filter_map(|entry| {
+            let (county, role) = entry.split_once(':')?;
+            Some(CountyMembership { county_id: county.parse().ok()?, role: CountyRole::from_stored(role)? })
+        })
+        .collect();
+    let partners = split(&row.try_get::<String>("", "partners")?)
+        .filter_map(|id| id.parse().ok())
+        .collect::<Vec<CountyId>>();
+    Ok(Principal::user(user, global_roles, memberships, partners))
+}
+
+fn split(list: &str) -> impl Iterator<Item = &str> {
+    list.split(',').filter(|s| !s.is_empty())
+}
+
+async fn apply_tenant_settings(tx: &DatabaseTransaction, principal: &Principal) -> StoreResult<()> {
+    let s = principal.tenant_settings();
+    tx.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT set_config('orb.user_id', $1, true), set_config('orb.global_roles', $2, true), \
+                set_config('orb.member_counties', $3, true), set_config('orb.lead_counties', $4, true), \
+                set_config('orb.partner_counties', $5, true)",
+        [
+            s.user_id.into(),
+            s.global_roles.into(),
+            s.member_counties.into(),
+            s.lead_counties.into(),
+            s.partner_counties.into(),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// One request's transaction and the caller it was opened for. Reads run on it directly;
+/// writes run in a [`Change`] (a savepoint), so a refused mutation leaves nothing behind while
+/// the request's other mutations stand.
+pub struct Session {
+    tx: DatabaseTransaction,
+    principal: Principal,
+    request_id: Option<String>,
+}
+
+impl Session {
+    /// The caller, as loaded at the start of the request.
+    pub fn principal(&self) -> &Principal {
+        &self.principal
+    }
+
+    /// The request's transaction, for reads.
+    pub fn db(&self) -> &DatabaseTransaction {
+        &self.tx
+    }
+
+    /// Starts one change (a savepoint): commit it for the change to stand; dropping it undoes it.
+    pub async fn change(&self) -> StoreResult<Change> {
+        Ok(Change {
+            tx: self.tx.begin().await?,
+            actor: self.principal.user_id(),
+            request_id: self.request_id.clone(),
+        })
+    }
+
+    /// Commits the request. Only after this returns may the response acknowledge a write.
+    pub async fn commit(self) -> StoreResult<()> {
+        self.tx.commit().await.map_err(StoreError::from)
+    }
+}
+
+/// One change inside a request: a savepoint, with who made it for the audit log.
+pub struct Change {
+    tx: DatabaseTransaction,
+    actor: Option<UserId>,
+    request_id: Option<String>,
+}
+
+impl Change {
+    /// The savepoint's connection.
+    pub fn db(&self) -> &DatabaseTransaction {
+        &self.tx
+    }
+
+    /// Who is making the change (none for the operator's tools).
+    pub fn actor(&self) -> Option<UserId> {
+        self.actor
+    }
+
+    /// The request it belongs to, for the audit log.
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
+
+    /// Keeps the change.
+    pub async fn commit(self) -> StoreResult<()> {
+        self.tx.commit().await.map_err(StoreError::from)
+    }
+}

@@ -1,0 +1,4 @@
+//! Black-box tests of the running service. One binary (linking is the slow part of a build);
+//! one module per area.
+
+mod auth;
