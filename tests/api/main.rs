@@ -2,3 +2,8 @@
 //! one module per area.
 
 mod auth;
+mod cohorts;
+mod counties;
+mod people;
+mod protocol;
+mod row_level_security;

@@ -1,0 +1,1 @@
+//! Tests: row_level_security.
