@@ -2,6 +2,7 @@
 //! one module per area.
 
 mod auth;
+mod cli;
 mod cohorts;
 mod counties;
 mod people;

@@ -1,1 +1,192 @@
-//! Tests: protocol.
+//! How the GraphQL endpoint protects itself and front ends: one operation per POST as JSON,
+//! GraphiQL on GET, limits on size, depth and complexity, codes on every error, probes.
+
+use orb_tests::{spawn_app, spawn_app_with};
+use reqwest::StatusCode;
+use sea_orm::ConnectionTrait;
+use serde_json::{json, Value};
+
+#[tokio::test]
+async fn get_serves_graphiql_and_never_executes_an_operation() {
+    let app = spawn_app().await;
+    let before = app.db.snapshot().await;
+    let mutation = "mutation { createCohort(input: { name: \"Sneaky\" }) { id } }";
+    let response = app
+        .http()
+        .get(format!("{}/graphql", app.address))
+        .query(&[("query", mutation)])
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = response.text().await.expect("a body");
+    assert!(body.contains("graphiql"), "GET /graphql serves the GraphiQL page");
+    assert_eq!(app.db.snapshot().await, before, "a GET never executes anything");
+}
+
+#[tokio::test]
+async fn only_json_posts_are_executed() {
+    let app = spawn_app().await;
+    let before = app.db.snapshot().await;
+    let response = app
+        .http()
+        .post(format!("{}/graphql", app.address))
+        .header("content-type", "text/plain")
+        .body(r#"{"query":"{ __typename }"}"#)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_REQUEST");
+    assert_eq!(app.db.snapshot().await, before);
+}
+
+#[tokio::test]
+async fn batched_operations_are_refused() {
+    let app = spawn_app().await;
+    let (status, body) = app
+        .post_json("/graphql", json!([{ "query": "{ __typename }" }, { "query": "{ __typename }" }]))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_REQUEST");
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_refused_with_413() {
+    let app = spawn_app_with(|s| s.body_limit_bytes = 64 * 1024).await;
+    let padding = "x".repeat(200 * 1024);
+    let (status, _) = app.post_json("/graphql", json!({ "query": "{ __typename }", "variables": { "pad": padding } })).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let (status, _) = app.post_json("/auth/login", json!({ "email": padding, "password": "x" })).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    // The service keeps answering.
+    let (status, body) = app.post_json("/graphql", json!({ "query": "{ __typename }" })).await;
+    assert_eq!((status, body["data"]["__typename"].clone()), (StatusCode::OK, json!("Query")));
+}
+
+#[tokio::test]
+async fn queries_past_the_depth_or_complexity_limit_are_refused_with_a_code() {
+    let app = spawn_app_with(|s| {
+        s.graphql.max_depth = 6;
+        s.graphql.max_complexity = 500;
+    })
+    .await;
+    let faculty = app.sign_in("faculty@demo.orb").await;
+    let deep = "{ county(slug: \"los-angeles\") { units { edges { node { parent { parent { parent { name } } } } } } } }";
+    let refused = faculty.graphql(deep, json!({})).await;
+    refused.expect_code("BAD_USER_INPUT");
+    assert!(refused.data().is_null(), "nothing is executed: {}", refused.body);
+
+    let wide = "{ counties(first: 100) { edges { node { units(first: 100) { edges { node { name } } } } } } }";
+    faculty.graphql(wide, json!({})).await.expect_code("BAD_USER_INPUT");
+
+    let modest = "{ counties(first: 3) { edges { node { slug } } } }";
+    assert_eq!(faculty.graphql(modest, json!({})).await.ok()["counties"]["edges"].as_array().map(Vec::len), Some(3));
+}
+
+#[tokio::test]
+async fn wrong_argument_types_and_unknown_fields_get_bad_user_input() {
+    let app = spawn_app().await;
+    let faculty = app.sign_in("faculty@demo.orb").await;
+    faculty.graphql("{ counties(first: \"many\") { edges { node { slug } } } }", json!({})).await.expect_code("BAD_USER_INPUT");
+    faculty.graphql("{ countiez { edges { node { slug } } } }", json!({})).await.expect_code("BAD_USER_INPUT");
+    faculty.graphql("{ counties { ", json!({})).await.expect_code("BAD_USER_INPUT");
+    faculty.graphql("{ orgUnit(id: \"not-an-id\") { name } }", json!({})).await.expect_code("BAD_USER_INPUT");
+    let unknown = faculty.graphql("{ orgUnit(id: \"00000000-0000-7000-8000-000000000000\") { name } }", json!({})).await;
+    unknown.expect_code("NOT_FOUND");
+}
+
+#[tokio::test]
+async fn introspection_and_suggestions_can_be_turned_off() {
+    let open = spawn_app().await;
+    let probe = open.anonymous().graphql("{ __schema { queryType { name } } }", json!({})).await;
+    assert_eq!(probe.ok()["__schema"]["queryType"]["name"], "Query");
+    let suggestion = open.anonymous().graphql("{ countie { totalCount } }", json!({})).await;
+    assert!(suggestion.body.to_string().contains("Did you mean"), "suggestions on by default: {}", suggestion.body);
+
+    let closed = spawn_app_with(|s| {
+        s.graphql.introspection = false;
+        s.graphql.suggestions = false;
+    })
+    .await;
+    let probe = closed.anonymous().graphql("{ __schema { queryType { name } } }", json!({})).await;
+    assert_ne!(probe.data()["__schema"]["queryType"]["name"], "Query", "introspection is off: {}", probe.body);
+    let suggestion = closed.anonymous().graphql("{ countie { totalCount } }", json!({})).await;
+    assert!(!suggestion.body.to_string().contains("Did you mean"), "no suggestions: {}", suggestion.body);
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id_and_security_headers() {
+    let app = spawn_app().await;
+    let first = app.get("/healthz").await;
+    let second = app.get("/healthz").await;
+    let id = |r: &reqwest::Response| r.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    assert!(id(&first).is_some(), "x-request-id is returned");
+    assert_ne!(id(&first), id(&second), "each request has its own id");
+    assert_eq!(first.headers().get("x-content-type-options").and_then(|v| v.to_str().ok()), Some("nosniff"));
+    assert_eq!(first.headers().get("x-frame-options").and_then(|v| v.to_str().ok()), Some("DENY"));
+}
+
+#[tokio::test]
+async fn probes_report_liveness_and_readiness() {
+    let app = spawn_app().await;
+    let health = app.get("/healthz").await;
+    assert_eq!(health.status(), StatusCode::OK);
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status(), StatusCode::OK);
+    let body: Value = ready.json().await.expect("json");
+    assert_eq!(body["status"], "ready");
+}
+
+#[tokio::test]
+async fn readiness_fails_while_a_migration_is_pending() {
+    let app = spawn_app().await;
+    app.db
+        .owner()
+        .execute_unprepared("DELETE FROM seaql_migrations")
+        .await
+        .expect("the owner can forget the migrations");
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = ready.json().await.expect("json");
+    assert_eq!(body["status"], "migrations pending");
+}
+
+#[tokio::test]
+async fn a_mutation_that_fails_leaves_the_request_s_other_mutations_standing() {
+    let app = spawn_app().await;
+    let faculty = app.sign_in("faculty@demo.orb").await;
+    let response = faculty
+        .graphql(
+            "mutation { first: createCohort(input: { name: \"Cohort A\" }) { name } \
+                        second: createCohort(input: { name: \"ORB Development Circle 2017–18\" }) { name } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(response.data()["first"]["name"], "Cohort A", "the first mutation is acknowledged");
+    response.expect_code("CONFLICT");
+    assert_eq!(app.count("cohorts WHERE name = 'Cohort A'").await, 1, "and stored");
+    assert_eq!(app.count("audit_log WHERE action = 'cohort.create'").await, 2, "the demo's cohort and Cohort A only");
+}
+
+#[tokio::test]
+async fn a_slow_statement_is_cancelled_and_its_connection_returns_to_the_pool() {
+    let app = spawn_app().await;
+    let runtime = orb_server::database::runtime_url(&app.settings).await.expect("runtime role");
+    let store = orb_store::Store::connect(&orb_store::StoreOptions {
+        url: secrecy::ExposeSecret::expose_secret(&runtime).to_owned(),
+        max_connections: 1,
+        acquire_timeout: std::time::Duration::from_secs(2),
+        statement_timeout: std::time::Duration::from_millis(200),
+    })
+    .await
+    .expect("store opens");
+    let session = store.begin(orb_store::Caller::Anonymous, None).await.expect("session");
+    let slow = session.db().execute_unprepared("SELECT pg_sleep(5)").await;
+    let err = orb_store::StoreError::from(slow.expect_err("statement_timeout cancels the sleep"));
+    assert!(matches!(err, orb_store::StoreError::Timeout(_)), "a cancelled statement is a timeout: {err:?}");
+    drop(session);
+    let next = store.begin(orb_store::Caller::Anonymous, None).await.expect("the one connection is free again");
+    next.db().execute_unprepared("SELECT 1").await.expect("and usable");
+}

@@ -88,3 +88,24 @@ pub fn store_error(err: StoreError) -> Error {
 pub fn coded(message: impl Into<String>, code: &'static str) -> Error {
     Error::new(message).extend_with(|_, ext| ext.set("code", code))
 }
+
+/// Gives every error of a finished response a code. Errors raised before execution (parse
+/// errors, wrong argument types, depth and complexity limits) have no path and mean the request
+/// itself is at fault: `BAD_USER_INPUT`. A resolver error without a code is a bug: it is logged
+/// and reported as `INTERNAL_SERVER_ERROR`.
+pub fn ensure_codes(response: &mut async_graphql::Response) {
+    for error in &mut response.errors {
+        let has_code = error.extensions.as_ref().is_some_and(|e| e.get("code").is_some());
+        if has_code {
+            continue;
+        }
+        let code = if error.path.is_empty() {
+            "BAD_USER_INPUT"
+        } else {
+            tracing::error!(graphql.error = %error.message, "resolver error without a code");
+            error.message = "internal error".into();
+            "INTERNAL_SERVER_ERROR"
+        };
+        error.extensions.get_or_insert_with(Default::default).set("code", code);
+    }
+}

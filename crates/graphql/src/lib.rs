@@ -11,6 +11,7 @@ pub mod counties;
 pub mod error;
 pub mod loaders;
 pub mod people;
+pub mod spans;
 
 use std::sync::Arc;
 
@@ -66,7 +67,8 @@ pub fn build_schema(options: &SchemaOptions) -> OrbSchema {
         .limit_depth(options.max_depth)
         .limit_complexity(options.max_complexity)
         .limit_recursive_depth(options.max_recursive_depth)
-        .limit_directives(options.max_directives);
+        .limit_directives(options.max_directives)
+        .extension(spans::ResolverSpans);
     if !options.introspection {
         builder = builder.disable_introspection();
     }

@@ -115,28 +115,34 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User { action: UserCommand::Create { email, role, county, name } } => {
-            create_user(settings, email, role, county, name).await
+            let password = read_password()?;
+            let created = create_user(&settings, &email, &role, county.as_deref(), name.as_deref(), &password).await?;
+            println!("created {email} ({created})");
+            Ok(())
         }
     }
 }
 
-async fn create_user(
-    settings: Settings,
-    email: String,
-    role: String,
-    county: Option<String>,
-    name: Option<String>,
-) -> anyhow::Result<()> {
-    let email = Email::parse("--email", &email)?;
-    let role = AnyRole::parse("--role", &role)?;
-    let display = display_name("--name", name.as_deref().unwrap_or(email.as_str()))?;
+/// `orb user create`: an account with one role, made by the operator's own tool (no account
+/// needed). Applies pending migrations first.
+pub async fn create_user(
+    settings: &Settings,
+    email: &str,
+    role: &str,
+    county: Option<&str>,
+    name: Option<&str>,
+    password: &str,
+) -> anyhow::Result<UserId> {
+    let email = Email::parse("--email", email)?;
+    let role = AnyRole::parse("--role", role)?;
+    let display = display_name("--name", name.unwrap_or(email.as_str()))?;
     if matches!(role, AnyRole::County(_)) != county.is_some() {
         anyhow::bail!("--county is required for staff and lead, and not allowed for faculty and admin");
     }
-    let password = Password::parse("password", &read_password()?)?;
-    let store = prepare_store(&settings, true).await?;
+    let password = Password::parse("password", password)?;
+    let store = prepare_store(settings, true).await?;
     let lookup = store.begin_system(Vec::new()).await?;
-    let county_id = match &county {
+    let county_id = match county {
         Some(slug) => Some(CountyId(
             counties::by_slug(&lookup, slug).await?.ok_or_else(|| anyhow::anyhow!("no county has slug {slug}"))?.id,
         )),
@@ -160,8 +166,8 @@ async fn create_user(
     }
     change.commit().await?;
     session.commit().await?;
-    println!("created {email} ({user_id})");
-    Ok(())
+    store.close().await?;
+    Ok(user_id)
 }
 
 fn read_password() -> anyhow::Result<String> {

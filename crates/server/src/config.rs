@@ -315,3 +315,22 @@ mod tests {
         assert!(Settings::default().uses_development_jwt_secret());
     }
 }
+
+#[cfg(test)]
+mod example_file {
+    use figment::providers::{Format, Toml};
+    use figment::Figment;
+
+    use super::*;
+
+    #[test]
+    fn the_shipped_example_configuration_is_valid() {
+        let text = include_str!("../../../deploy/orb.example.toml");
+        let settings: Settings = Figment::new().merge(Toml::string(text)).extract().expect("the example parses");
+        settings.validate().expect("the example validates");
+        assert_eq!(settings.mode, Mode::Production);
+        assert_eq!(settings.jwt.algorithm, JwtAlgorithm::EdDSA);
+        assert_eq!(settings.jwt.keys.len(), 2);
+        assert!(!settings.uses_development_jwt_secret());
+    }
+}

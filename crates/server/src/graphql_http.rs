@@ -107,7 +107,8 @@ async fn run(
     let prepared = orb_graphql::attach(graphql_request, session.clone(), move |batch| {
         spawner.spawn(batch);
     });
-    let response = service.schema.execute(prepared).await;
+    let mut response = service.schema.execute(prepared).await;
+    orb_graphql::error::ensure_codes(&mut response);
     batches.close();
     batches.wait().await;
     let session = match reclaim(session).await {
