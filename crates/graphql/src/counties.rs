@@ -369,6 +369,7 @@ impl CountyMutation {
     /// Renames, re-kinds or moves an org unit. The county's lead only.
     async fn update_org_unit(&self, ctx: &Context<'_>, input: UpdateOrgUnitInput) -> ApiResult<OrgUnit> {
         let session = session(ctx)?;
+        session.principal().as_signed_in().api()?;
         let unit_id: OrgUnitId = id("input.id", &input.id)?;
         let unit = found(unit_store::by_id(session, unit_id).await.api()?, "org unit")?;
         let lead = session.principal().as_lead_of(CountyId(unit.county_id)).api()?;
@@ -399,6 +400,7 @@ impl CountyMutation {
     /// Removes an org unit that has no units under it. The county's lead only.
     async fn delete_org_unit(&self, ctx: &Context<'_>, id: ID) -> ApiResult<ID> {
         let session = session(ctx)?;
+        session.principal().as_signed_in().api()?;
         let unit_id: OrgUnitId = crate::context::id("id", &id)?;
         let unit = found(unit_store::by_id(session, unit_id).await.api()?, "org unit")?;
         let lead = session.principal().as_lead_of(CountyId(unit.county_id)).api()?;

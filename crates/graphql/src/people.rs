@@ -266,6 +266,7 @@ impl PeopleMutation {
     /// staff of their county; an operator removes anyone.
     async fn remove_county_member(&self, ctx: &Context<'_>, membership_id: ID) -> ApiResult<ID> {
         let session = session(ctx)?;
+        session.principal().as_signed_in().api()?;
         let id_value: MembershipId = id("membershipId", &membership_id)?;
         let membership = found(people_store::membership_by_id(session.db(), id_value).await.api()?, "membership")?;
         let manager = session.principal().as_membership_manager(people_store::county_of(&membership)).api()?;

@@ -100,15 +100,24 @@ pub async fn runtime_url(settings: &Settings) -> Result<SecretString, DatabaseEr
         .await?
         .ok_or_else(|| DatabaseError::Role("could not prepare the runtime role".into()))?
         .try_get::<String>("", "sql")?;
-    // Role changes are cluster-wide: serialise them across concurrent starts (and tests).
-    db.execute_unprepared("SELECT pg_advisory_lock(7214831)").await?;
-    let altered = db.execute_unprepared(&statement).await;
-    db.execute_unprepared("SELECT pg_advisory_unlock(7214831)").await?;
-    altered.map_err(|e| {
-        DatabaseError::Role(format!(
-            "could not give {RUNTIME_ROLE} a login ({e}); set ORB_RUNTIME_DATABASE_URL to a role your DBA created"
-        ))
-    })?;
+    // Role changes are cluster-wide, but advisory locks are per database: two services starting
+    // on different databases of one cluster may collide ("tuple concurrently updated"). The
+    // statement is idempotent, so retry it.
+    let mut attempt = 0;
+    loop {
+        match db.execute_unprepared(&statement).await {
+            Ok(_) => break,
+            Err(e) if attempt < 10 && orb_store::error::sqlstate(&e).as_deref() == Some("XX000") => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(20 * attempt)).await;
+            }
+            Err(e) => {
+                return Err(DatabaseError::Role(format!(
+                    "could not give {RUNTIME_ROLE} a login ({e}); set ORB_RUNTIME_DATABASE_URL to a role your DBA created"
+                )));
+            }
+        }
+    }
     db.close().await?;
     let mut url = Url::parse(owner).map_err(|e| DatabaseError::Url(e.to_string()))?;
     url.set_username(RUNTIME_ROLE).map_err(|_| DatabaseError::Url("cannot set the user".into()))?;

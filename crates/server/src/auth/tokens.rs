@@ -26,9 +26,12 @@ struct Claims {
     iss: String,
     aud: String,
     exp: i64,
-    iat: i64,
-    nbf: i64,
-    jti: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    iat: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nbf: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    jti: Option<String>,
 }
 
 /// Why a presented access token was refused. Never shown in detail to the caller.
@@ -130,9 +133,9 @@ impl AccessTokens {
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
             exp: now + self.ttl.as_secs() as i64,
-            iat: now,
-            nbf: now,
-            jti: uuid::Uuid::new_v4().to_string(),
+            iat: Some(now),
+            nbf: Some(now),
+            jti: Some(uuid::Uuid::new_v4().to_string()),
         };
         let mut header = Header::new(self.algorithm);
         header.kid = Some(self.signing_kid.clone());
