@@ -97,34 +97,36 @@ impl County {
         self.0.staff_count
     }
 
-    /// The county's org units, by name. Readable by its members, state faculty and operators.
+    /// The county's org units, by name. Readable by its members, state faculty and operators;
+    /// `null` with a `FORBIDDEN` error for anyone else.
     #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1")]
     async fn units(
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> ApiResult<Connection<String, OrgUnit, EmptyFields, EmptyFields>> {
+    ) -> ApiResult<Option<Connection<String, OrgUnit, EmptyFields, EmptyFields>>> {
         let session = session(ctx)?;
         let reader = session.principal().as_reader_of(CountyId(self.0.id)).api()?;
         let request = page(first, after)?;
         let rows = unit_store::list(session, &reader, &request).await.api()?;
-        Ok(connection(rows, request.after.is_some(), unit_store::cursor, OrgUnit))
+        Ok(Some(connection(rows, request.after.is_some(), unit_store::cursor, OrgUnit)))
     }
 
-    /// The county's members. Readable by its lead and operators.
+    /// The county's members. Readable by its lead and operators; `null` with a `FORBIDDEN`
+    /// error for anyone else.
     #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1")]
     async fn members(
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> ApiResult<Connection<String, Membership, EmptyFields, EmptyFields>> {
+    ) -> ApiResult<Option<Connection<String, Membership, EmptyFields, EmptyFields>>> {
         let session = session(ctx)?;
         let manager = session.principal().as_membership_manager(CountyId(self.0.id)).api()?;
         let request = page(first, after)?;
         let rows = orb_store::people::members_of_county(session, &manager, &request).await.api()?;
-        Ok(connection(rows, request.after.is_some(), |m| m.id.to_string(), Membership))
+        Ok(Some(connection(rows, request.after.is_some(), |m| m.id.to_string(), Membership)))
     }
 
     /// Cohorts the county belongs to.
