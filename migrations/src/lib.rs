@@ -33,6 +33,7 @@ impl MigrationTrait for SqlMigration {
 /// Every migration, oldest first. A new migration is appended here and nowhere else.
 const MIGRATIONS: &[(&str, &str)] = &[
     ("m0001_foundation", include_str!("../sql/0001_foundation.sql")),
+    ("m0002_instruments", include_str!("../sql/0002_instruments.sql")),
 ];
 
 /// The migrator the `orb` binary and the tests run.

@@ -5,6 +5,7 @@ mod auth;
 mod cli;
 mod cohorts;
 mod counties;
+mod instruments;
 mod people;
 mod protocol;
 mod row_level_security;

@@ -25,11 +25,19 @@ async fn connect(database: &str) -> DatabaseConnection {
     Database::connect(options).await.expect("PostgreSQL is reachable (is it running on 127.0.0.1:5432?)")
 }
 
-/// The template's name: it changes whenever the migrations or the demo loader change.
+/// The template's name: it changes whenever the migrations, the demo loader or the shipped
+/// instruments change.
 fn template_name() -> String {
     let mut hash = Sha256::new();
     hash.update(orb_migration::fingerprint().as_bytes());
     hash.update(include_str!("../../crates/server/src/demo.rs").as_bytes());
+    for instrument in [
+        include_str!("../../instruments/state-orb-readiness.json"),
+        include_str!("../../instruments/orange-orb-readiness.json"),
+        include_str!("../../instruments/sonoma-orb-readiness.json"),
+    ] {
+        hash.update(instrument.as_bytes());
+    }
     let digest: String = hash.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect();
     format!("orb_template_{digest}")
 }

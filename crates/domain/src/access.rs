@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use crate::error::Error;
-use crate::ids::{CountyId, UserId};
+use crate::ids::{AdministrationId, CountyId, InvitationId, ResponseId, UserId};
 use crate::people::{CountyRole, GlobalRole};
 
 /// One of the caller's county memberships.
@@ -26,7 +26,21 @@ pub struct Principal {
     global_roles: BTreeSet<GlobalRole>,
     memberships: Vec<CountyMembership>,
     partner_counties: BTreeSet<CountyId>,
+    respondent: Option<RespondentScope>,
     system: bool,
+}
+
+/// What a respondent token opens: exactly one response of one administration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RespondentScope {
+    /// The response.
+    pub response_id: ResponseId,
+    /// Its administration.
+    pub administration_id: AdministrationId,
+    /// Its county.
+    pub county_id: CountyId,
+    /// The invitation it was opened with, if any.
+    pub invitation_id: Option<InvitationId>,
 }
 
 impl Principal {
@@ -48,8 +62,14 @@ impl Principal {
             global_roles: global_roles.into_iter().collect(),
             memberships,
             partner_counties: partner_counties.into_iter().collect(),
+            respondent: None,
             system: false,
         }
+    }
+
+    /// A respondent holding a token for one response: may read and answer it, nothing else.
+    pub fn respondent(scope: RespondentScope) -> Self {
+        Self { respondent: Some(scope), ..Self::default() }
     }
 
     /// The operator's own tools (the `orb` command line, the demo loader), acting with every
@@ -63,6 +83,7 @@ impl Principal {
                 .map(|county_id| CountyMembership { county_id, role: CountyRole::Lead })
                 .collect(),
             partner_counties: BTreeSet::new(),
+            respondent: None,
             system: true,
         }
     }
@@ -99,6 +120,17 @@ impl Principal {
     /// The caller's role in `county`, if any.
     pub fn role_in(&self, county: CountyId) -> Option<CountyRole> {
         self.memberships.iter().find(|m| m.county_id == county).map(|m| m.role)
+    }
+
+    /// The capability to answer one response: only a respondent token gives it.
+    pub fn as_respondent(&self) -> Result<RespondentScope, Error> {
+        self.respondent.ok_or_else(|| {
+            if self.user_id.is_some() {
+                Error::forbidden("this needs a respondent token from a survey code")
+            } else {
+                Error::Unauthenticated
+            }
+        })
     }
 
     /// The capability to read what every signed-in user may read (counties, cohorts, pairings).
@@ -163,6 +195,35 @@ impl Principal {
         }
     }
 
+    /// The capability to author instruments of `owner` (`None`: the state's): faculty author
+    /// the state's, a county's lead their county's.
+    pub fn as_instrument_author(&self, owner: Option<CountyId>) -> Result<InstrumentAuthor, Error> {
+        match owner {
+            None => self.as_faculty().map(|f| InstrumentAuthor { owner: None, user_id: f.user_id }),
+            Some(county) => self.as_lead_of(county).map(|l| InstrumentAuthor { owner: Some(county), user_id: l.user_id }),
+        }
+    }
+
+    /// Whether the caller may read a version of an instrument of `owner` (`None`: the state's).
+    /// Drafts only by their authors; published versions of the state by everyone signed in, of
+    /// a county by its members, its active buddies and state faculty.
+    pub fn may_read_instrument_version(&self, owner: Option<CountyId>, draft: bool) -> bool {
+        if self.signed_in().is_err() {
+            return false;
+        }
+        let author = self.as_instrument_author(owner).is_ok();
+        match (owner, draft) {
+            (_, true) => author,
+            (None, false) => true,
+            (Some(county), false) => {
+                author
+                    || self.role_in(county).is_some()
+                    || self.partner_counties.contains(&county)
+                    || self.has_global_role(GlobalRole::Faculty)
+            }
+        }
+    }
+
     /// The tenant settings the database's row-level security evaluates for this caller.
     pub fn tenant_settings(&self) -> TenantSettings {
         let join = |ids: &mut dyn Iterator<Item = CountyId>| {
@@ -176,6 +237,14 @@ impl Principal {
                 &mut self.memberships.iter().filter(|m| m.role == CountyRole::Lead).map(|m| m.county_id),
             ),
             partner_counties: join(&mut self.partner_counties.iter().copied()),
+            respondent_response: self.respondent.map(|r| r.response_id.to_string()).unwrap_or_default(),
+            respondent_administration: self.respondent.map(|r| r.administration_id.to_string()).unwrap_or_default(),
+            respondent_county: self.respondent.map(|r| r.county_id.to_string()).unwrap_or_default(),
+            respondent_invitation: self
+                .respondent
+                .and_then(|r| r.invitation_id)
+                .map(|i| i.to_string())
+                .unwrap_or_default(),
         }
     }
 }
@@ -194,6 +263,14 @@ pub struct TenantSettings {
     pub lead_counties: String,
     /// `orb.partner_counties`
     pub partner_counties: String,
+    /// `orb.respondent_response`
+    pub respondent_response: String,
+    /// `orb.respondent_administration`
+    pub respondent_administration: String,
+    /// `orb.respondent_county`
+    pub respondent_county: String,
+    /// `orb.respondent_invitation`
+    pub respondent_invitation: String,
 }
 
 /// Proof the caller is signed in.
@@ -283,6 +360,25 @@ impl MembershipManager {
     }
 }
 
+/// Proof the caller may author instruments of one owner.
+#[derive(Debug, Clone, Copy)]
+pub struct InstrumentAuthor {
+    owner: Option<CountyId>,
+    user_id: Option<UserId>,
+}
+
+impl InstrumentAuthor {
+    /// The owner authored for: `None` for the state.
+    pub fn owner(&self) -> Option<CountyId> {
+        self.owner
+    }
+
+    /// The acting user (none for the operator's own tools).
+    pub fn user_id(&self) -> Option<UserId> {
+        self.user_id
+    }
+}
+
 /// Proof the caller may read one county's internal structure.
 #[derive(Debug, Clone, Copy)]
 pub struct CountyReader {
@@ -341,6 +437,43 @@ mod tests {
         let faculty = Principal::user(UserId::new(), [GlobalRole::Faculty], vec![], []);
         assert!(faculty.as_reader_of(CountyId::new()).is_ok());
         assert!(faculty.as_lead_of(CountyId::new()).is_err());
+    }
+
+    #[test]
+    fn a_respondent_may_answer_their_response_and_nothing_else() {
+        let scope = RespondentScope {
+            response_id: ResponseId::new(),
+            administration_id: AdministrationId::new(),
+            county_id: CountyId::new(),
+            invitation_id: None,
+        };
+        let respondent = Principal::respondent(scope);
+        assert_eq!(respondent.as_respondent(), Ok(scope));
+        assert_eq!(respondent.as_signed_in().err(), Some(Error::Unauthenticated));
+        assert!(respondent.as_reader_of(scope.county_id).is_err());
+        assert!(!respondent.may_read_instrument_version(None, false));
+        assert_eq!(respondent.tenant_settings().respondent_response, scope.response_id.to_string());
+        assert!(matches!(lead(scope.county_id).as_respondent(), Err(Error::Forbidden(_))));
+    }
+
+    #[test]
+    fn instrument_drafts_are_read_only_by_their_authors() {
+        let (county, other) = (CountyId::new(), CountyId::new());
+        let lead = lead(county);
+        let faculty = Principal::user(UserId::new(), [GlobalRole::Faculty], vec![], []);
+        let buddy = Principal::user(UserId::new(), [], vec![CountyMembership { county_id: other, role: CountyRole::Lead }], [county]);
+        assert!(lead.may_read_instrument_version(Some(county), true));
+        assert!(!faculty.may_read_instrument_version(Some(county), true), "faculty never read a county's drafts");
+        assert!(faculty.may_read_instrument_version(Some(county), false));
+        assert!(!buddy.may_read_instrument_version(Some(county), true));
+        assert!(buddy.may_read_instrument_version(Some(county), false), "buddies read published versions");
+        assert!(!lead.may_read_instrument_version(Some(other), false), "nor another county's");
+        assert!(faculty.may_read_instrument_version(None, true));
+        assert!(!lead.may_read_instrument_version(None, true), "the state's drafts are faculty's");
+        assert!(lead.may_read_instrument_version(None, false));
+        assert!(!Principal::anonymous().may_read_instrument_version(None, false));
+        assert!(faculty.as_instrument_author(None).is_ok() && lead.as_instrument_author(None).is_err());
+        assert!(lead.as_instrument_author(Some(county)).is_ok() && faculty.as_instrument_author(Some(county)).is_err());
     }
 
     #[test]

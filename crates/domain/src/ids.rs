@@ -77,6 +77,28 @@ id_type!(
     PairingId
 );
 
+id_type!(
+    /// An instrument (the state's ORB assessment, a county's adaptation).
+    InstrumentId
+);
+id_type!(
+    /// One version of an instrument.
+    InstrumentVersionId
+);
+
+id_type!(
+    /// An administration (a wave of an instrument in one county).
+    AdministrationId
+);
+id_type!(
+    /// A single-use invitation code's record.
+    InvitationId
+);
+id_type!(
+    /// One respondent's response.
+    ResponseId
+);
+
 /// Parses an id given by a caller, naming the field when it is not one.
 pub fn parse_id<T: FromStr>(field: &str, raw: &str) -> Result<T, crate::Error> {
     raw.trim()

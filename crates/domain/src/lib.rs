@@ -3,7 +3,9 @@
 //! so every rule can be tested on its own and every layer above shares one meaning.
 
 pub mod access;
+pub mod collection;
 pub mod county;
+pub mod instrument;
 pub mod error;
 pub mod ids;
 pub mod people;

@@ -9,6 +9,7 @@ pub mod connection;
 pub mod context;
 pub mod counties;
 pub mod error;
+pub mod instruments;
 pub mod loaders;
 pub mod people;
 pub mod spans;
@@ -22,11 +23,22 @@ use orb_store::Session;
 
 /// Every query field, grouped by area.
 #[derive(MergedObject, Default)]
-pub struct Query(people::PeopleQuery, counties::CountyQuery, cohorts::CohortQuery, audit::AuditQuery);
+pub struct Query(
+    people::PeopleQuery,
+    counties::CountyQuery,
+    cohorts::CohortQuery,
+    audit::AuditQuery,
+    instruments::InstrumentQuery,
+);
 
 /// Every mutation, grouped by area.
 #[derive(MergedObject, Default)]
-pub struct Mutation(people::PeopleMutation, counties::CountyMutation, cohorts::CohortMutation);
+pub struct Mutation(
+    people::PeopleMutation,
+    counties::CountyMutation,
+    cohorts::CohortMutation,
+    instruments::InstrumentMutation,
+);
 
 /// The schema type the server executes.
 pub type OrbSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -6,9 +6,10 @@ use std::hash::Hash;
 use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
-use orb_domain::ids::{CohortId, CountyId, OrgUnitId, UserId};
+use orb_domain::ids::{CohortId, CountyId, InstrumentId, InstrumentVersionId, OrgUnitId, UserId};
 use orb_domain::people::GlobalRole;
-use orb_store::entities::{counties, memberships, org_units, users};
+use orb_store::entities::{counties, instruments as instrument_rows, memberships, org_units, users};
+use orb_store::instruments::{self as instrument_store, VersionRecord};
 use orb_store::{cohorts, counties as county_store, org_units as unit_store, people, Session};
 
 use crate::error::{store_error, IntoApi};
@@ -41,6 +42,9 @@ pub struct CountiesOf(pub CohortId);
 /// Faculty of one cohort.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FacultyOf(pub CohortId);
+/// Versions of one instrument, newest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct VersionsOf(pub InstrumentId);
 /// Cohorts one county belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CohortsOf(pub CountyId);
@@ -162,5 +166,36 @@ impl Loader<CohortId> for Loaders {
     async fn load(&self, keys: &[CohortId]) -> Result<HashMap<CohortId, Self::Value>, Self::Error> {
         let rows = cohorts::by_ids(&self.session, keys).await.api()?;
         Ok(rows.into_iter().map(|c| (CohortId(c.id), c)).collect())
+    }
+}
+
+impl Loader<InstrumentId> for Loaders {
+    type Value = instrument_rows::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[InstrumentId]) -> Result<HashMap<InstrumentId, Self::Value>, Self::Error> {
+        let rows = instrument_store::by_ids(&self.session, keys).await.api()?;
+        Ok(rows.into_iter().map(|i| (InstrumentId(i.id), i)).collect())
+    }
+}
+
+impl Loader<InstrumentVersionId> for Loaders {
+    type Value = Arc<VersionRecord>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[InstrumentVersionId]) -> Result<HashMap<InstrumentVersionId, Self::Value>, Self::Error> {
+        let rows = instrument_store::versions_by_ids(&self.session, keys).await.api()?;
+        Ok(rows.into_iter().map(|v| (v.id(), Arc::new(v))).collect())
+    }
+}
+
+impl Loader<VersionsOf> for Loaders {
+    type Value = Vec<Arc<VersionRecord>>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[VersionsOf]) -> Result<HashMap<VersionsOf, Self::Value>, Self::Error> {
+        let ids: Vec<InstrumentId> = keys.iter().map(|k| k.0).collect();
+        let rows = instrument_store::versions_of(&self.session, &ids).await.api()?;
+        Ok(group(keys, rows.into_iter().map(|v| (VersionsOf(InstrumentId(v.model.instrument_id)), Arc::new(v)))))
     }
 }

@@ -1,12 +1,15 @@
 //! The demo of DOMAIN.md: the seven testing counties of the ORB Development Circle and their
-//! buddies, paired as the seed pairs them, with org units, the cohort, and one lead and one
-//! staff account per county. Loaded through the store like any other change, idempotently:
+//! buddies, paired as the seed pairs them, with org units, the cohort, one lead and one staff
+//! account per county, and the instruments the repository ships in `instruments/` (the state's
+//! ORB readiness assessment and Orange's and Sonoma's adaptations), published. Loaded through the store like any other change, idempotently:
 //! running it again adds only what is missing. County facts come from the seed profiles;
 //! no person's name or contact details are used.
 
 use orb_domain::county::{NewCounty, Region, SizeClass, UnitKind};
 use orb_domain::ids::{CohortId, CountyId, OrgUnitId};
 use orb_domain::people::{CountyRole, Email, GlobalRole, Password};
+use orb_domain::instrument::InstrumentDocument;
+use orb_store::instruments::{self, OwnerFilter, VersionStatus};
 use orb_store::{cohorts, counties, org_units, people, PageRequest, Session, Store};
 
 /// The domain every demo account's email ends in.
@@ -67,6 +70,14 @@ const UNITS: &[(&str, &str, UnitKind, Option<&str>)] = &[
     ("shasta", "Children's Services Branch", UnitKind::Division, None),
 ];
 
+/// The instrument files the demo publishes, with the county owning each (`None`: the state).
+/// Order matters: an adaptation follows the version it derives from.
+const INSTRUMENTS: &[(Option<&str>, &str)] = &[
+    (None, include_str!("../../../instruments/state-orb-readiness.json")),
+    (Some("orange"), include_str!("../../../instruments/orange-orb-readiness.json")),
+    (Some("sonoma"), include_str!("../../../instruments/sonoma-orb-readiness.json")),
+];
+
 /// A demo account, for printing.
 #[derive(Debug, Clone)]
 pub struct DemoAccount {
@@ -91,6 +102,7 @@ pub async fn load(store: &Store, password: &str) -> anyhow::Result<DemoSummary> 
     load_units(&session, &county_ids).await?;
     let accounts = load_accounts(&session, &county_ids, &password).await?;
     load_cohort(&session, &county_ids).await?;
+    load_instruments(&session, &county_ids).await?;
     session.commit().await?;
     Ok(DemoSummary { accounts })
 }
@@ -245,6 +257,27 @@ async fn load_cohort(session: &Session, ids: &[(&'static str, CountyId)]) -> any
         }
         let change = session.change().await?;
         cohorts::create_pairing(&change, &faculty, cohort, testing, buddy).await?;
+        change.commit().await?;
+    }
+    Ok(())
+}
+
+async fn load_instruments(session: &Session, ids: &[(&'static str, CountyId)]) -> anyhow::Result<()> {
+    for (owner, text) in INSTRUMENTS {
+        let document: InstrumentDocument = serde_json::from_str(text)?;
+        let owner = owner.map(|slug| county(ids, slug)).transpose()?;
+        let filter = owner.map_or(OwnerFilter::State, OwnerFilter::County);
+        let existing = instruments::list(session, filter).await?.into_iter().find(|i| i.key == document.instrument.key);
+        if let Some(instrument) = existing {
+            let versions = instruments::versions_of(session, &[orb_domain::ids::InstrumentId(instrument.id)]).await?;
+            if versions.iter().any(|v| v.status() != VersionStatus::Draft) {
+                continue;
+            }
+        }
+        let author = session.principal().as_instrument_author(owner)?;
+        let change = session.change().await?;
+        let draft = instruments::import(&change, session, &author, document).await?;
+        instruments::publish(&change, &author, draft.id()).await?;
         change.commit().await?;
     }
     Ok(())

@@ -199,3 +199,117 @@ pub mod audit_log {
     }
     no_relations!();
 }
+
+pub mod instruments {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "instruments")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub county_id: Option<Uuid>,
+        pub key: String,
+        pub name: String,
+        pub created_at: DateTimeWithTimeZone,
+    }
+    no_relations!();
+}
+
+pub mod instrument_versions {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "instrument_versions")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub instrument_id: Uuid,
+        pub county_id: Option<Uuid>,
+        pub number: i32,
+        pub status: String,
+        pub derived_from_id: Option<Uuid>,
+        pub document: Json,
+        pub created_at: DateTimeWithTimeZone,
+        pub published_at: Option<DateTimeWithTimeZone>,
+        pub retired_at: Option<DateTimeWithTimeZone>,
+    }
+    no_relations!();
+}
+
+pub mod administrations {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "administrations")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub county_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub instrument_version_id: Uuid,
+        pub title: String,
+        pub status: String,
+        pub opens_at: DateTimeWithTimeZone,
+        pub closes_at: DateTimeWithTimeZone,
+        pub perspectives: Vec<String>,
+        pub languages: Vec<String>,
+        pub anonymity: String,
+        pub min_group_size: i32,
+        pub open_link_hash: Option<Vec<u8>>,
+        pub open_link_cap: Option<i32>,
+        pub results_released_at: Option<DateTimeWithTimeZone>,
+        pub created_at: DateTimeWithTimeZone,
+        pub opened_at: Option<DateTimeWithTimeZone>,
+        pub closed_at: Option<DateTimeWithTimeZone>,
+    }
+    no_relations!();
+}
+
+pub mod invitations {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "invitations")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub county_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub administration_id: Uuid,
+        pub batch_id: Uuid,
+        pub code_hash: Vec<u8>,
+        pub perspective: Option<String>,
+        pub org_unit_id: Option<Uuid>,
+        pub status: String,
+        pub created_on: Date,
+    }
+    no_relations!();
+}
+
+pub mod responses {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "responses")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub county_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub administration_id: Uuid,
+        pub source: String,
+        pub status: String,
+        pub perspective: Option<String>,
+        pub org_unit_id: Option<Uuid>,
+        pub language: String,
+        pub answers: Json,
+        pub invitation_id: Option<Uuid>,
+        pub submit_key: Option<String>,
+        pub submit_fingerprint: Option<Vec<u8>>,
+        pub started_on: Date,
+        pub submitted_on: Option<Date>,
+        pub submitted_at: Option<DateTimeWithTimeZone>,
+    }
+    no_relations!();
+}

@@ -9,6 +9,7 @@ pub mod cohorts;
 pub mod counties;
 pub mod entities;
 pub mod error;
+pub mod instruments;
 pub mod org_units;
 pub mod page;
 pub mod people;

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use orb_domain::access::{CountyMembership, Principal};
+use orb_domain::access::{CountyMembership, Principal, RespondentScope};
 use orb_domain::ids::{CountyId, UserId};
 use orb_domain::people::{CountyRole, GlobalRole};
 use orb_domain::Error as Refusal;
@@ -22,6 +22,8 @@ pub enum Caller {
     Anonymous,
     /// A user proven by a valid access token.
     User(UserId),
+    /// A respondent proven by a valid respondent token, scoped to one response.
+    Respondent(RespondentScope),
 }
 
 /// How to reach PostgreSQL as the runtime role.
@@ -67,8 +69,8 @@ impl Store {
         let tx = self.db.begin().await?;
         let timeout_ms = self.statement_timeout.as_millis().to_string();
         let user = match caller {
-            Caller::Anonymous => String::new(),
             Caller::User(id) => id.to_string(),
+            Caller::Anonymous | Caller::Respondent(_) => String::new(),
         };
         tx.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
@@ -79,6 +81,7 @@ impl Store {
         let principal = match caller {
             Caller::Anonymous => Principal::anonymous(),
             Caller::User(id) => load_principal(&tx, id).await?,
+            Caller::Respondent(scope) => Principal::respondent(scope),
         };
         apply_tenant_settings(&tx, &principal).await?;
         Ok(Session { tx, principal, request_id })
@@ -160,13 +163,19 @@ async fn apply_tenant_settings(tx: &DatabaseTransaction, principal: &Principal) 
         DbBackend::Postgres,
         "SELECT set_config('orb.user_id', $1, true), set_config('orb.global_roles', $2, true), \
                 set_config('orb.member_counties', $3, true), set_config('orb.lead_counties', $4, true), \
-                set_config('orb.partner_counties', $5, true)",
+                set_config('orb.partner_counties', $5, true), set_config('orb.respondent_response', $6, true), \
+                set_config('orb.respondent_administration', $7, true), set_config('orb.respondent_county', $8, true), \
+                set_config('orb.respondent_invitation', $9, true)",
         [
             s.user_id.into(),
             s.global_roles.into(),
             s.member_counties.into(),
             s.lead_counties.into(),
             s.partner_counties.into(),
+            s.respondent_response.into(),
+            s.respondent_administration.into(),
+            s.respondent_county.into(),
+            s.respondent_invitation.into(),
         ],
     ))
     .await?;

@@ -1,0 +1,15 @@
+//! Instruments: versioned questionnaires (the state's ORB readiness assessment and the
+//! counties' adaptations of it). A version is one document ([`document`]); drafts are edited
+//! ([`edit`]), checked ([`validate`]), compared with the version they derive from ([`diff`]) and
+//! brought up to date with the state's newer versions ([`merge`]).
+
+pub mod diff;
+pub mod document;
+pub mod edit;
+pub mod merge;
+pub mod validate;
+
+pub use document::{InstrumentDocument, Item, ItemKind, ResponseScale, Text, FORMAT};
+
+#[cfg(test)]
+mod tests;
