@@ -1,6 +1,8 @@
 //! Black-box tests of the running service. One binary (linking is the slow part of a build);
 //! one module per area.
 
+#![expect(clippy::expect_used, reason = "test code: a failed expectation is the test failing, with its message")]
+
 mod auth;
 mod cli;
 mod cohorts;

@@ -6,6 +6,8 @@
 //! template is built once per fingerprint of the migrations and the demo loader, under an
 //! advisory lock so parallel test processes share it; each clone is dropped when its test ends.
 
+#![expect(clippy::expect_used, reason = "test code: a failed expectation is the test failing, with its message")]
+
 pub mod database;
 
 use std::time::Duration;

@@ -49,10 +49,7 @@ pub struct VersionsOf(pub InstrumentId);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CohortsOf(pub CountyId);
 
-fn group<K: Hash + Eq, V>(keys: &[K], pairs: impl IntoIterator<Item = (K, V)>) -> HashMap<K, Vec<V>>
-where
-    K: Clone,
-{
+fn group<K: Hash + Eq + Clone, V>(keys: &[K], pairs: impl IntoIterator<Item = (K, V)>) -> HashMap<K, Vec<V>> {
     let mut map: HashMap<K, Vec<V>> = keys.iter().map(|k| (k.clone(), Vec::new())).collect();
     for (k, v) in pairs {
         map.entry(k).or_default().push(v);

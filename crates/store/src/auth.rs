@@ -110,7 +110,7 @@ pub async fn store_refresh_token(
 /// being replayed: exactly one of two concurrent refreshes with the same token wins.
 pub async fn consume_refresh_token(session: &Session, id: Uuid) -> StoreResult<bool> {
     let result = refresh_tokens::Entity::update_many()
-        .col_expr(refresh_tokens::Column::UsedAt, Expr::current_timestamp().into())
+        .col_expr(refresh_tokens::Column::UsedAt, Expr::current_timestamp())
         .filter(refresh_tokens::Column::Id.eq(id))
         .filter(refresh_tokens::Column::UsedAt.is_null())
         .filter(refresh_tokens::Column::RevokedAt.is_null())
@@ -122,7 +122,7 @@ pub async fn consume_refresh_token(session: &Session, id: Uuid) -> StoreResult<b
 /// Revokes every token of a login (reuse detected, or logout).
 pub async fn revoke_family(db: &impl ConnectionTrait, family_id: Uuid) -> StoreResult<u64> {
     let result = refresh_tokens::Entity::update_many()
-        .col_expr(refresh_tokens::Column::RevokedAt, Expr::current_timestamp().into())
+        .col_expr(refresh_tokens::Column::RevokedAt, Expr::current_timestamp())
         .filter(refresh_tokens::Column::FamilyId.eq(family_id))
         .filter(refresh_tokens::Column::RevokedAt.is_null())
         .exec(db)

@@ -102,11 +102,11 @@ pub async fn logout(service: web::Data<AuthService>, body: web::Json<RefreshRequ
     let session = service.store.begin(Caller::Anonymous, None).await?;
     let stored = auth::refresh_token_by_hash(&session, &hash).await?;
     drop(session);
-    if let Some(stored) = stored {
-        if let Ok(session) = service.store.begin(Caller::User(stored.user_id), None).await {
-            auth::revoke_family(session.db(), stored.family_id).await?;
-            session.commit().await?;
-        }
+    if let Some(stored) = stored
+        && let Ok(session) = service.store.begin(Caller::User(stored.user_id), None).await
+    {
+        auth::revoke_family(session.db(), stored.family_id).await?;
+        session.commit().await?;
     }
     Ok(HttpResponse::NoContent().finish())
 }
