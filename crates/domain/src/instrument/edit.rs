@@ -149,11 +149,10 @@ pub fn update_item(doc: &mut InstrumentDocument, code: &str, patch: &ItemPatch, 
     if patch.concept.is_some() && ownership == Ownership::County {
         return Err(Error::invalid("input.concept", "concepts link to the state's items and cannot be changed by a county"));
     }
-    if let Some(new_code) = &patch.code {
-        if new_code != code && doc.item(new_code).is_some() {
+    if let Some(new_code) = &patch.code
+        && new_code != code && doc.item(new_code).is_some() {
             return Err(Error::conflict_on("input.code", "another item has this code"));
         }
-    }
     let item = doc.items.iter_mut().find(|i| i.code == code).ok_or(Error::NotFound("item"))?;
     if let Some(new_code) = &patch.code {
         item.code = new_code.clone();

@@ -121,11 +121,10 @@ pub fn merge_upstream(
         if draft.item(&added.code).is_some() {
             added.code = free_code(&draft, &added.code);
         }
-        if draft.domain(&added.domain).is_none() {
-            if let Some(domain) = upstream.domain(&added.domain) {
+        if draft.domain(&added.domain).is_none()
+            && let Some(domain) = upstream.domain(&added.domain) {
                 draft.domains.push(domain.clone());
             }
-        }
         if let Some(scale) = upstream.scale_of(up) {
             let code = adopt_scale(&mut draft, scale);
             added.scale = Some(code);

@@ -166,11 +166,10 @@ pub fn check_publishable(doc: &InstrumentDocument, ownership: Ownership) -> Resu
     let mut concepts = BTreeSet::new();
     for item in &doc.items {
         item_rules(doc, item, ownership, &mut report, &translated);
-        if let Some(concept) = &item.concept {
-            if !concepts.insert(concept.as_str()) {
+        if let Some(concept) = &item.concept
+            && !concepts.insert(concept.as_str()) {
                 report.add(format!("items[{}].concept", item.code), format!("`{concept}` is used by another item"));
             }
-        }
     }
     report.finish()
 }
@@ -229,11 +228,10 @@ fn item_rules(
         report.add(format!("{path}.options"), "only choice items have choices");
     }
     if number {
-        if let (Some(min), Some(max)) = (item.min, item.max) {
-            if min > max {
+        if let (Some(min), Some(max)) = (item.min, item.max)
+            && min > max {
                 report.add(format!("{path}.max"), "must not be below min");
             }
-        }
         if item.min.is_some_and(|v| !v.is_finite()) || item.max.is_some_and(|v| !v.is_finite()) {
             report.add(format!("{path}.min"), "bounds must be finite numbers");
         }
