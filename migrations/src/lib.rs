@@ -3,8 +3,8 @@
 //! Migrations run as the schema owner; the service's runtime role `orb_app` only receives the
 //! grants each migration gives it.
 
-use sea_orm_migration::prelude::*;
 pub use sea_orm_migration::MigratorTrait;
+use sea_orm_migration::prelude::*;
 use sha2::{Digest, Sha256};
 
 /// One SQL migration, named by its file.
@@ -42,10 +42,7 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        MIGRATIONS
-            .iter()
-            .map(|&(name, sql)| Box::new(SqlMigration { name, sql }) as Box<dyn MigrationTrait>)
-            .collect()
+        MIGRATIONS.iter().map(|&(name, sql)| Box::new(SqlMigration { name, sql }) as Box<dyn MigrationTrait>).collect()
     }
 }
 
@@ -91,8 +88,7 @@ mod tests {
             .filter(|f| f.ends_with(".sql"))
             .collect();
         files.sort();
-        let registered: Vec<String> =
-            names().iter().map(|n| format!("{}.sql", n.trim_start_matches('m'))).collect();
+        let registered: Vec<String> = names().iter().map(|n| format!("{}.sql", n.trim_start_matches('m'))).collect();
         assert_eq!(files, registered, "each file in migrations/sql must be registered in MIGRATIONS");
     }
 }

@@ -1,17 +1,18 @@
 //! Signing in, token rotation and logout.
 
 use chrono::Utc;
-use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
+use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use orb_server::config::DEVELOPMENT_JWT_SECRET;
-use orb_tests::{spawn_app, Caller, TestApp, DEMO_PASSWORD};
+use orb_tests::{Caller, DEMO_PASSWORD, TestApp, spawn_app};
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 #[tokio::test]
 async fn a_demo_lead_signs_in_and_sees_their_membership() {
     let app = spawn_app().await;
     let lead = app.sign_in("lead@calaveras.demo.orb").await;
-    let me = lead.graphql("{ me { user { email } memberships { role county { slug } } globalRoles } }", json!({})).await;
+    let me =
+        lead.graphql("{ me { user { email } memberships { role county { slug } } globalRoles } }", json!({})).await;
     let data = me.ok();
     assert_eq!(data["me"]["user"]["email"], "lead@calaveras.demo.orb");
     assert_eq!(data["me"]["memberships"], json!([{ "role": "LEAD", "county": { "slug": "calaveras" } }]));
@@ -67,7 +68,11 @@ async fn refreshing_rotates_both_tokens_and_the_new_access_token_works() {
     assert_ne!(Some(&access), lead.access_token.as_ref(), "a new access token is issued");
 
     let me = app.with_token(&access).graphql(ME, json!({})).await;
-    assert_eq!(me.ok()["me"]["user"]["email"], "lead@calaveras.demo.orb", "the rotated access token names the same user");
+    assert_eq!(
+        me.ok()["me"]["user"]["email"],
+        "lead@calaveras.demo.orb",
+        "the rotated access token names the same user"
+    );
 
     let (status, body) = refresh(&app, &second_refresh).await;
     assert_eq!(status, StatusCode::OK, "the rotated refresh token refreshes in its turn: {body}");
@@ -131,7 +136,11 @@ async fn a_malformed_bearer_token_is_refused_never_treated_as_anonymous() {
         .send()
         .await
         .expect("the service answers");
-    assert_eq!(basic.status(), StatusCode::UNAUTHORIZED, "an Authorization header that is not a bearer token is refused");
+    assert_eq!(
+        basic.status(),
+        StatusCode::UNAUTHORIZED,
+        "an Authorization header that is not a bearer token is refused"
+    );
 }
 
 #[tokio::test]
@@ -159,7 +168,10 @@ async fn a_removed_membership_takes_effect_on_the_next_request() {
     staff.graphql(CALAVERAS_UNITS, json!({})).await.ok();
 
     let members = lead
-        .graphql(r#"{ county(slug: "calaveras") { members { edges { node { id user { email } role } } } } }"#, json!({}))
+        .graphql(
+            r#"{ county(slug: "calaveras") { members { edges { node { id user { email } role } } } } }"#,
+            json!({}),
+        )
         .await;
     let membership_id = members.ok()["county"]["members"]["edges"]
         .as_array()
@@ -172,10 +184,7 @@ async fn a_removed_membership_takes_effect_on_the_next_request() {
         .to_owned();
 
     let removed = lead
-        .graphql(
-            "mutation($id: ID!) { removeCountyMember(membershipId: $id) }",
-            json!({ "id": membership_id }),
-        )
+        .graphql("mutation($id: ID!) { removeCountyMember(membershipId: $id) }", json!({ "id": membership_id }))
         .await;
     assert_eq!(removed.ok()["removeCountyMember"], membership_id.as_str());
 
@@ -261,11 +270,27 @@ async fn forged_expired_and_misaddressed_tokens_are_refused() {
     app.with_token(&control).graphql(ME, json!({})).await.ok();
 
     let refused = [
-        ("signed with another secret", forge("another-secret-another-secret-another-secret", "development", &with(json!({})))),
-        ("expired beyond the leeway", forge(DEVELOPMENT_JWT_SECRET, "development", &with(json!({ "iat": now - 3600, "nbf": now - 3600, "exp": now - 300 })))),
-        ("for another audience", forge(DEVELOPMENT_JWT_SECRET, "development", &with(json!({ "aud": "some-other-api" })))),
+        (
+            "signed with another secret",
+            forge("another-secret-another-secret-another-secret", "development", &with(json!({}))),
+        ),
+        (
+            "expired beyond the leeway",
+            forge(
+                DEVELOPMENT_JWT_SECRET,
+                "development",
+                &with(json!({ "iat": now - 3600, "nbf": now - 3600, "exp": now - 300 })),
+            ),
+        ),
+        (
+            "for another audience",
+            forge(DEVELOPMENT_JWT_SECRET, "development", &with(json!({ "aud": "some-other-api" }))),
+        ),
         ("from another issuer", forge(DEVELOPMENT_JWT_SECRET, "development", &with(json!({ "iss": "someone-else" })))),
-        ("not valid before an hour from now", forge(DEVELOPMENT_JWT_SECRET, "development", &with(json!({ "nbf": now + 3600 })))),
+        (
+            "not valid before an hour from now",
+            forge(DEVELOPMENT_JWT_SECRET, "development", &with(json!({ "nbf": now + 3600 }))),
+        ),
         ("under an unknown kid", forge(DEVELOPMENT_JWT_SECRET, "retired-or-invented", &with(json!({})))),
     ];
     for (what, token) in refused {

@@ -7,9 +7,16 @@ use serde_json::json;
 async fn the_operator_creates_accounts_from_the_command_line() {
     let app = spawn_app().await;
     let password = "a long enough password";
-    orb_server::cli::create_user(&app.settings, "new.lead@kings.example", "lead", Some("kings"), Some("New Lead"), password)
-        .await
-        .expect("a county lead is created");
+    orb_server::cli::create_user(
+        &app.settings,
+        "new.lead@kings.example",
+        "lead",
+        Some("kings"),
+        Some("New Lead"),
+        password,
+    )
+    .await
+    .expect("a county lead is created");
     let lead = app.sign_in_with("new.lead@kings.example", password).await;
     let me = lead.graphql("{ me { user { displayName } memberships { role county { slug } } } }", json!({})).await;
     assert_eq!(me.ok()["me"]["memberships"], json!([{ "role": "LEAD", "county": { "slug": "kings" } }]));
@@ -30,7 +37,9 @@ async fn the_operator_creates_accounts_from_the_command_line() {
         let refused = orb_server::cli::create_user(&app.settings, email, role, county, None, password).await;
         assert!(refused.is_err(), "{email} {role} {county:?} must be refused");
     }
-    let duplicate = orb_server::cli::create_user(&app.settings, "NEW.LEAD@kings.example", "staff", Some("kings"), None, password).await;
+    let duplicate =
+        orb_server::cli::create_user(&app.settings, "NEW.LEAD@kings.example", "staff", Some("kings"), None, password)
+            .await;
     assert!(duplicate.is_err(), "an email is one account whatever its case");
     assert_eq!(app.count("users WHERE email = 'x@y.example'").await, 0, "refusals create nothing");
 }

@@ -1,8 +1,8 @@
 //! Cohorts, buddy pairings and the audit log: faculty run cohorts and pair counties, every
 //! signed-in user sees them, and operators and leads read what changed.
 
-use orb_tests::{spawn_app, Caller, TestApp};
-use serde_json::{json, Value};
+use orb_tests::{Caller, TestApp, spawn_app};
+use serde_json::{Value, json};
 
 const COHORT_FIELDS: &str = "id name startsOn endsOn counties { slug } faculty { email } buddyPairings { status testingCounty { slug } buddyCounty { slug } }";
 
@@ -16,7 +16,9 @@ fn create_cohort() -> String {
 }
 
 fn add_county() -> String {
-    format!("mutation($cohortId: ID!, $countyId: ID!) {{ addCohortCounty(cohortId: $cohortId, countyId: $countyId) {{ {COHORT_FIELDS} }} }}")
+    format!(
+        "mutation($cohortId: ID!, $countyId: ID!) {{ addCohortCounty(cohortId: $cohortId, countyId: $countyId) {{ {COHORT_FIELDS} }} }}"
+    )
 }
 
 fn create_pairing() -> String {
@@ -109,7 +111,10 @@ async fn faculty_run_a_cohort_from_creation_to_an_ended_pairing() {
     );
 
     let paired = faculty
-        .graphql(&create_pairing(), json!({ "input": { "cohortId": cohort_id, "testingCountyId": kings, "buddyCountyId": shasta } }))
+        .graphql(
+            &create_pairing(),
+            json!({ "input": { "cohortId": cohort_id, "testingCountyId": kings, "buddyCountyId": shasta } }),
+        )
         .await;
     let pairing = paired.ok()["createBuddyPairing"].clone();
     assert_eq!(pairing["status"], "ACTIVE");
@@ -124,7 +129,8 @@ async fn faculty_run_a_cohort_from_creation_to_an_ended_pairing() {
     assert_eq!(pairing["status"], "ENDED");
     assert!(pairing["endedAt"].is_string(), "an ended pairing says when it ended: {pairing}");
     assert_eq!(
-        app.count(&format!("buddy_pairings WHERE id = '{pairing_id}' AND status = 'ended' AND ended_at IS NOT NULL")).await,
+        app.count(&format!("buddy_pairings WHERE id = '{pairing_id}' AND status = 'ended' AND ended_at IS NOT NULL"))
+            .await,
         1,
         "the end is stored"
     );
@@ -136,7 +142,10 @@ async fn faculty_run_a_cohort_from_creation_to_an_ended_pairing() {
 
     // Once ended, the same two counties may be paired again.
     let repaired = faculty
-        .graphql(&create_pairing(), json!({ "input": { "cohortId": cohort_id, "testingCountyId": kings, "buddyCountyId": shasta } }))
+        .graphql(
+            &create_pairing(),
+            json!({ "input": { "cohortId": cohort_id, "testingCountyId": kings, "buddyCountyId": shasta } }),
+        )
         .await;
     assert_eq!(repaired.ok()["createBuddyPairing"]["status"], "ACTIVE", "an ended pairing does not block a new one");
 
@@ -168,29 +177,44 @@ async fn cohort_and_pairing_mistakes_are_refused() {
     let before = app.db.snapshot().await;
 
     let outside = faculty
-        .graphql(&create_pairing(), json!({ "input": { "cohortId": small_id, "testingCountyId": kings, "buddyCountyId": calaveras } }))
+        .graphql(
+            &create_pairing(),
+            json!({ "input": { "cohortId": small_id, "testingCountyId": kings, "buddyCountyId": calaveras } }),
+        )
         .await;
     outside.expect_code("BAD_USER_INPUT");
 
     let itself = faculty
-        .graphql(&create_pairing(), json!({ "input": { "cohortId": cohort, "testingCountyId": kings, "buddyCountyId": kings } }))
+        .graphql(
+            &create_pairing(),
+            json!({ "input": { "cohortId": cohort, "testingCountyId": kings, "buddyCountyId": kings } }),
+        )
         .await;
     itself.expect_code("BAD_USER_INPUT");
     assert_eq!(itself.error_field().as_deref(), Some("input.buddyCountyId"), "{}", itself.body);
 
     let duplicate = faculty
-        .graphql(&create_pairing(), json!({ "input": { "cohortId": cohort, "testingCountyId": calaveras, "buddyCountyId": stanislaus } }))
+        .graphql(
+            &create_pairing(),
+            json!({ "input": { "cohortId": cohort, "testingCountyId": calaveras, "buddyCountyId": stanislaus } }),
+        )
         .await;
     duplicate.expect_code("CONFLICT");
 
     let malformed = faculty
-        .graphql(&create_pairing(), json!({ "input": { "cohortId": cohort, "testingCountyId": "nope", "buddyCountyId": stanislaus } }))
+        .graphql(
+            &create_pairing(),
+            json!({ "input": { "cohortId": cohort, "testingCountyId": "nope", "buddyCountyId": stanislaus } }),
+        )
         .await;
     malformed.expect_code("BAD_USER_INPUT");
     assert_eq!(malformed.error_field().as_deref(), Some("input.testingCountyId"), "{}", malformed.body);
 
     let backwards = faculty
-        .graphql(&create_cohort(), json!({ "input": { "name": "Backwards", "startsOn": "2020-07-01", "endsOn": "2020-06-30" } }))
+        .graphql(
+            &create_cohort(),
+            json!({ "input": { "name": "Backwards", "startsOn": "2020-07-01", "endsOn": "2020-06-30" } }),
+        )
         .await;
     backwards.expect_code("BAD_USER_INPUT");
     assert_eq!(backwards.error_field().as_deref(), Some("input.endsOn"), "{}", backwards.body);
@@ -203,7 +227,8 @@ async fn cohort_and_pairing_mistakes_are_refused() {
     blank.expect_code("BAD_USER_INPUT");
     assert_eq!(blank.error_field().as_deref(), Some("input.name"), "{}", blank.body);
 
-    let bad_date = faculty.graphql(&create_cohort(), json!({ "input": { "name": "Bad Date", "startsOn": "2020-13-45" } })).await;
+    let bad_date =
+        faculty.graphql(&create_cohort(), json!({ "input": { "name": "Bad Date", "startsOn": "2020-13-45" } })).await;
     assert!(!bad_date.errors().is_empty(), "an impossible date is an error: {}", bad_date.body);
 
     let unknown_pairing = faculty.graphql(&end_pairing(), json!({ "id": uuid::Uuid::new_v4().to_string() })).await;
@@ -278,7 +303,8 @@ async fn only_faculty_manage_cohorts_not_operators_leads_or_staff() {
 async fn every_signed_in_user_reads_cohorts_and_pairings() {
     let app = spawn_app().await;
     let calaveras = app.county_id("calaveras").await;
-    let cohorts = "{ cohorts { nodes { name counties { slug } faculty { email } buddyPairings(activeOnly: true) { status } } } }";
+    let cohorts =
+        "{ cohorts { nodes { name counties { slug } faculty { email } buddyPairings(activeOnly: true) { status } } } }";
     let by_county = "query($countyId: ID) { buddyPairings(countyId: $countyId) { nodes { status testingCounty { slug } buddyCounty { slug } } } }";
 
     for email in ["staff@kings.demo.orb", "lead@calaveras.demo.orb", "faculty@demo.orb", "admin@demo.orb"] {
@@ -306,8 +332,16 @@ async fn every_signed_in_user_reads_cohorts_and_pairings() {
         );
     }
 
-    let all = app.sign_in("staff@kings.demo.orb").await.graphql("{ buddyPairings(first: 100) { nodes { id } } }", json!({})).await;
-    assert_eq!(all.ok()["buddyPairings"]["nodes"].as_array().map(Vec::len), Some(7), "all seven demo pairings are listed");
+    let all = app
+        .sign_in("staff@kings.demo.orb")
+        .await
+        .graphql("{ buddyPairings(first: 100) { nodes { id } } }", json!({}))
+        .await;
+    assert_eq!(
+        all.ok()["buddyPairings"]["nodes"].as_array().map(Vec::len),
+        Some(7),
+        "all seven demo pairings are listed"
+    );
 
     let anonymous = app.anonymous();
     anonymous.graphql(cohorts, json!({})).await.expect_code("UNAUTHENTICATED");
@@ -376,10 +410,8 @@ async fn operators_read_the_whole_audit_log_and_a_lead_their_countys() {
         ["county.create", "buddy_pairing.end", "buddy_pairing.end"],
         "the newest changes come first: {actions:?}"
     );
-    let ids: Vec<i64> = entries
-        .iter()
-        .map(|e| e["id"].as_str().and_then(|id| id.parse().ok()).expect("a numeric entry id"))
-        .collect();
+    let ids: Vec<i64> =
+        entries.iter().map(|e| e["id"].as_str().and_then(|id| id.parse().ok()).expect("a numeric entry id")).collect();
     assert!(ids.windows(2).all(|w| w[0] > w[1]), "entries are newest first: {ids:?}");
     assert_eq!(entries[0]["county"]["slug"], "tulare");
     assert_eq!(entries[0]["actor"]["email"], "admin@demo.orb", "the operator is named as the actor");
@@ -390,7 +422,11 @@ async fn operators_read_the_whole_audit_log_and_a_lead_their_countys() {
     ended_in.sort_unstable();
     assert_eq!(ended_in, ["calaveras", "stanislaus"], "ending a pairing is recorded for both counties");
     let total = app.count("audit_log").await;
-    assert_eq!(entries.len() as i64, total.min(100), "an operator's page is full: every entry is readable ({total} in all)");
+    assert_eq!(
+        entries.len() as i64,
+        total.min(100),
+        "an operator's page is full: every entry is readable ({total} in all)"
+    );
     assert!(
         entries.iter().any(|e| e["action"] == "user.create" && e["county"].is_null()),
         "an operator also reads entries that belong to no county"

@@ -1,8 +1,8 @@
 //! Counties and their org units: operators register counties, each county's lead shapes its
 //! units, and a county's internal structure stays hidden from other counties.
 
-use orb_tests::{spawn_app, Caller, GraphqlResponse, TestApp};
-use serde_json::{json, Value};
+use orb_tests::{Caller, GraphqlResponse, TestApp, spawn_app};
+use serde_json::{Value, json};
 
 const CREATE_COUNTY: &str = "mutation($input: CreateCountyInput!) {
     createCounty(input: $input) { id slug name region sizeClass staffCount }
@@ -22,7 +22,8 @@ const UPDATE_UNIT: &str = "mutation($input: UpdateOrgUnitInput!) {
 
 const DELETE_UNIT: &str = "mutation($id: ID!) { deleteOrgUnit(id: $id) }";
 
-const ORG_UNIT: &str = "query($id: ID!) { orgUnit(id: $id) { id name kind parent { name } children { name } path { name } } }";
+const ORG_UNIT: &str =
+    "query($id: ID!) { orgUnit(id: $id) { id name kind parent { name } children { name } path { name } } }";
 
 const COUNTY_UNITS: &str = "query($slug: String!) {
     county(slug: $slug) { slug units(first: 100) { nodes { name parent { name } } } }
@@ -105,7 +106,8 @@ async fn an_operator_registers_a_county_and_the_change_is_audited() {
 
     // Every signed-in user sees the new county's public facts.
     let staff = app.sign_in("staff@kings.demo.orb").await;
-    let seen = staff.graphql("query($slug: String!) { county(slug: $slug) { name } }", json!({ "slug": "tulare" })).await;
+    let seen =
+        staff.graphql("query($slug: String!) { county(slug: $slug) { name } }", json!({ "slug": "tulare" })).await;
     assert_eq!(seen.ok()["county"]["name"], "Tulare", "a new county is visible to every signed-in user");
 
     // A slug given explicitly is kept as given.
@@ -138,7 +140,11 @@ async fn an_operator_edits_a_countys_public_facts() {
     assert_eq!(county["region"], "CENTRAL", "fields left out stay as they are");
     assert_eq!(county["slug"], "kings", "the slug does not change");
     assert_eq!(
-        app.db.scalar_text(&format!("SELECT name || '/' || size_class || '/' || staff_count FROM counties WHERE id = '{kings}'")).await,
+        app.db
+            .scalar_text(&format!(
+                "SELECT name || '/' || size_class || '/' || staff_count FROM counties WHERE id = '{kings}'"
+            ))
+            .await,
         "Kings County/LARGE/95",
         "the edit is stored"
     );
@@ -213,7 +219,10 @@ async fn a_county_with_bad_input_is_refused_naming_every_problem() {
     assert_eq!(duplicate.error_field().as_deref(), Some("input.slug"), "{}", duplicate.body);
 
     let derived_duplicate = admin
-        .graphql(CREATE_COUNTY, json!({ "input": { "name": "Los Angeles", "region": "LOS_ANGELES", "sizeClass": "LARGE" } }))
+        .graphql(
+            CREATE_COUNTY,
+            json!({ "input": { "name": "Los Angeles", "region": "LOS_ANGELES", "sizeClass": "LARGE" } }),
+        )
         .await;
     derived_duplicate.expect_code("CONFLICT");
     assert_eq!(
@@ -233,7 +242,12 @@ async fn a_county_with_bad_input_is_refused_naming_every_problem() {
     malformed.expect_code("BAD_USER_INPUT");
     let fields = problem_fields(&malformed);
     assert_eq!(fields, ["input.name", "input.slug"], "both problems are listed: {}", malformed.body);
-    assert_eq!(malformed.error_field().as_deref(), Some("input.name"), "the first problem is the field: {}", malformed.body);
+    assert_eq!(
+        malformed.error_field().as_deref(),
+        Some("input.name"),
+        "the first problem is the field: {}",
+        malformed.body
+    );
 
     let negative = admin
         .graphql(
@@ -323,7 +337,9 @@ async fn a_lead_builds_and_reshapes_their_countys_units() {
 
     for action in ["org_unit.create", "org_unit.update", "org_unit.delete"] {
         assert!(
-            app.count(&format!("audit_log WHERE action = '{action}' AND subject_id = '{id}' AND county_id = '{la}'")).await >= 1,
+            app.count(&format!("audit_log WHERE action = '{action}' AND subject_id = '{id}' AND county_id = '{la}'"))
+                .await
+                >= 1,
             "{action} is audited in Los Angeles"
         );
     }
@@ -341,8 +357,12 @@ async fn only_the_countys_lead_changes_its_units_and_other_counties_cannot_see_t
     let new_unit = json!({ "input": { "countyId": la, "name": "Shadow Unit", "kind": "UNIT", "parentId": el_monte } });
     let before = app.db.snapshot().await;
 
-    let callers: [(&str, &Caller); 4] =
-        [("the Calaveras lead", &calaveras_lead), ("Los Angeles staff", &la_staff), ("faculty", &faculty), ("an operator", &admin)];
+    let callers: [(&str, &Caller); 4] = [
+        ("the Calaveras lead", &calaveras_lead),
+        ("Los Angeles staff", &la_staff),
+        ("faculty", &faculty),
+        ("an operator", &admin),
+    ];
     for (who, caller) in callers {
         caller.graphql(CREATE_UNIT, new_unit.clone()).await.expect_code("FORBIDDEN");
         assert_eq!(app.db.snapshot().await, before, "{who} creating an LA unit changes nothing");
@@ -374,7 +394,9 @@ async fn only_the_countys_lead_changes_its_units_and_other_counties_cannot_see_t
     assert!(!walled.body.to_string().contains("El Monte"), "no unit name leaks: {}", walled.body);
 
     // The Calaveras lead still reads Los Angeles's public facts.
-    let public = calaveras_lead.graphql("query($slug: String!) { county(slug: $slug) { name } }", json!({ "slug": "los-angeles" })).await;
+    let public = calaveras_lead
+        .graphql("query($slug: String!) { county(slug: $slug) { name } }", json!({ "slug": "los-angeles" }))
+        .await;
     assert_eq!(public.ok()["county"]["name"], "Los Angeles");
 
     for (who, caller) in [("faculty", &faculty), ("an operator", &admin), ("Los Angeles staff", &la_staff)] {
@@ -434,13 +456,19 @@ async fn unit_changes_that_would_break_the_hierarchy_are_refused() {
     with_children.expect_code("CONFLICT");
 
     let sibling = lead
-        .graphql(CREATE_UNIT, json!({ "input": { "countyId": la, "name": "Office Design Team", "kind": "TEAM", "parentId": el_monte } }))
+        .graphql(
+            CREATE_UNIT,
+            json!({ "input": { "countyId": la, "name": "Office Design Team", "kind": "TEAM", "parentId": el_monte } }),
+        )
         .await;
     sibling.expect_code("CONFLICT");
     assert_eq!(sibling.error_field().as_deref(), Some("input.name"), "{}", sibling.body);
 
     let sibling_other_case = lead
-        .graphql(CREATE_UNIT, json!({ "input": { "countyId": la, "name": "office design team", "kind": "TEAM", "parentId": el_monte } }))
+        .graphql(
+            CREATE_UNIT,
+            json!({ "input": { "countyId": la, "name": "office design team", "kind": "TEAM", "parentId": el_monte } }),
+        )
         .await;
     sibling_other_case.expect_code("CONFLICT");
     assert_eq!(sibling_other_case.error_field().as_deref(), Some("input.name"), "{}", sibling_other_case.body);
@@ -457,7 +485,10 @@ async fn unit_changes_that_would_break_the_hierarchy_are_refused() {
     assert_eq!(renamed_onto_sibling.error_field().as_deref(), Some("input.name"), "{}", renamed_onto_sibling.body);
 
     let foreign_parent = lead
-        .graphql(CREATE_UNIT, json!({ "input": { "countyId": la, "name": "Annex", "kind": "OFFICE", "parentId": santa_rosa } }))
+        .graphql(
+            CREATE_UNIT,
+            json!({ "input": { "countyId": la, "name": "Annex", "kind": "OFFICE", "parentId": santa_rosa } }),
+        )
         .await;
     foreign_parent.expect_code("BAD_USER_INPUT");
     assert_eq!(foreign_parent.error_field().as_deref(), Some("input.parentId"), "{}", foreign_parent.body);

@@ -1,9 +1,9 @@
 //! Instruments: faculty publish the state's, counties adapt it with lineage, published versions
 //! never change, and every version can travel as one JSON document.
 
-use orb_tests::{spawn_app, Caller, GraphqlResponse, TestApp};
+use orb_tests::{Caller, GraphqlResponse, TestApp, spawn_app};
 use sea_orm::ConnectionTrait;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 const VERSION_FIELDS: &str = "id number status languages publishProblems { field message }
     items { code domain kind concept origin required reverseScored prompt promptTranslations { language text } scale { code neutralMidpoint options { value } } }
@@ -68,7 +68,10 @@ async fn publish(caller: &Caller, version: &str) -> GraphqlResponse {
 
 async fn version(caller: &Caller, id: &str) -> GraphqlResponse {
     caller
-        .graphql(&format!("query($id: ID!) {{ instrumentVersion(id: $id) {{ {VERSION_FIELDS} }} }}"), json!({ "id": id }))
+        .graphql(
+            &format!("query($id: ID!) {{ instrumentVersion(id: $id) {{ {VERSION_FIELDS} }} }}"),
+            json!({ "id": id }),
+        )
         .await
 }
 
@@ -120,7 +123,8 @@ async fn a_state_instrument_is_published_adapted_by_a_county_and_keeps_its_linea
 
     let published = version(&lead, &draft).await;
     let v = &published.ok()["instrumentVersion"];
-    for (code, concept) in [("FIT1", "pulse.fit.aligned"), ("FIT2", "pulse.fit.time"), ("FIT3", "pulse.fit.resources")] {
+    for (code, concept) in [("FIT1", "pulse.fit.aligned"), ("FIT2", "pulse.fit.time"), ("FIT3", "pulse.fit.resources")]
+    {
         assert_eq!(item(v, code)["concept"], concept, "{code} keeps its concept through adaptation");
         assert_eq!(item(v, code)["origin"], code, "{code} remembers the state item");
     }
@@ -139,7 +143,12 @@ async fn a_state_instrument_is_published_adapted_by_a_county_and_keeps_its_linea
         .as_array()
         .expect("changes")
         .iter()
-        .map(|c| (c["kind"].as_str().unwrap_or("").to_owned(), c["code"].as_str().or(c["origin"].as_str()).unwrap_or("").to_owned()))
+        .map(|c| {
+            (
+                c["kind"].as_str().unwrap_or("").to_owned(),
+                c["code"].as_str().or(c["origin"].as_str()).unwrap_or("").to_owned(),
+            )
+        })
         .collect();
     for expected in [("REWORDED", "FIT1"), ("RESCALED", "FIT2"), ("REQUIREMENT_CHANGED", "FIT3"), ("ADDED", "KINGS1")] {
         assert!(kinds.contains(&(expected.0.to_owned(), expected.1.to_owned())), "{expected:?} in {kinds:?}");
@@ -154,7 +163,8 @@ async fn a_published_version_never_changes() {
     let state = create_state_instrument(&faculty).await;
     publish(&faculty, &state).await.ok();
     let before = app.db.snapshot().await;
-    let document_before = app.db.scalar_text(&format!("SELECT document::text FROM instrument_versions WHERE id = '{state}'")).await;
+    let document_before =
+        app.db.scalar_text(&format!("SELECT document::text FROM instrument_versions WHERE id = '{state}'")).await;
     let attempts = [
         "mutation($v: ID!) { updateInstrumentItem(versionId: $v, code: \"FIT1\", input: { required: true }) { id } }",
         "mutation($v: ID!) { removeInstrumentItem(versionId: $v, code: \"FIT1\") { id } }",
@@ -171,7 +181,8 @@ async fn a_published_version_never_changes() {
         let refused = faculty.graphql(attempt, json!({ "v": state })).await;
         let code = refused.error_code();
         assert!(
-            code.as_deref() == Some("CONFLICT") || (attempt.contains("document: {}") && code.as_deref() == Some("BAD_USER_INPUT")),
+            code.as_deref() == Some("CONFLICT")
+                || (attempt.contains("document: {}") && code.as_deref() == Some("BAD_USER_INPUT")),
             "{attempt} must be refused with CONFLICT: {}",
             refused.body
         );
@@ -184,7 +195,8 @@ async fn a_published_version_never_changes() {
         .execute_unprepared(&format!("UPDATE instrument_versions SET document = '{{}}' WHERE id = '{state}'"))
         .await;
     assert!(direct.is_err(), "the trigger keeps a published version's document");
-    let deleted = app.db.owner().execute_unprepared(&format!("DELETE FROM instrument_versions WHERE id = '{state}'")).await;
+    let deleted =
+        app.db.owner().execute_unprepared(&format!("DELETE FROM instrument_versions WHERE id = '{state}'")).await;
     assert!(deleted.is_err(), "a published version cannot be deleted");
     assert_eq!(
         app.db.scalar_text(&format!("SELECT document::text FROM instrument_versions WHERE id = '{state}'")).await,
@@ -192,7 +204,10 @@ async fn a_published_version_never_changes() {
     );
     // Retiring is the one change allowed, and it is final.
     let retired = faculty
-        .graphql("mutation($v: ID!) { retireInstrumentVersion(versionId: $v) { status retiredAt } }", json!({ "v": state }))
+        .graphql(
+            "mutation($v: ID!) { retireInstrumentVersion(versionId: $v) { status retiredAt } }",
+            json!({ "v": state }),
+        )
         .await;
     assert_eq!(retired.ok()["retireInstrumentVersion"]["status"], "RETIRED");
     faculty
@@ -216,7 +231,10 @@ async fn publishing_refuses_an_incomplete_version_naming_every_problem_and_chang
         json!({ "code": "BAD5", "domain": "FIT", "kind": "LIKERT", "scale": "AGREE5", "concept": "pulse.bad5", "prompt": [{ "language": "en", "text": "English only" }] }),
     ] {
         faculty
-            .graphql("mutation($v: ID!, $input: ItemInput!) { addInstrumentItem(versionId: $v, input: $input) { id } }", json!({ "v": draft, "input": input }))
+            .graphql(
+                "mutation($v: ID!, $input: ItemInput!) { addInstrumentItem(versionId: $v, input: $input) { id } }",
+                json!({ "v": draft, "input": input }),
+            )
             .await
             .ok();
     }
@@ -229,7 +247,13 @@ async fn publishing_refuses_an_incomplete_version_naming_every_problem_and_chang
         .iter()
         .map(|p| p["field"].as_str().unwrap_or("").to_owned())
         .collect();
-    for path in ["items[BAD1].scale", "items[BAD2].options", "items[BAD3].domain", "items[BAD4].concept", "items[BAD5].prompt.es"] {
+    for path in [
+        "items[BAD1].scale",
+        "items[BAD2].options",
+        "items[BAD3].domain",
+        "items[BAD4].concept",
+        "items[BAD5].prompt.es",
+    ] {
         assert!(problems.contains(&path.to_owned()), "{path} in {problems:?}");
     }
     assert_eq!(app.db.snapshot().await, before, "a refused publish changes nothing");
@@ -262,7 +286,8 @@ async fn an_exported_version_imports_back_without_loss() {
         .graphql("{ instruments(owner: { state: true }) { key latestPublished { id document } } }", json!({}))
         .await;
     let instruments = state.ok()["instruments"].as_array().cloned().unwrap_or_default();
-    let orb = instruments.iter().find(|i| i["key"] == "orb-readiness").expect("the demo publishes the state instrument");
+    let orb =
+        instruments.iter().find(|i| i["key"] == "orb-readiness").expect("the demo publishes the state instrument");
     let mut document = orb["latestPublished"]["document"].clone();
     assert_eq!(document["format"], "orb.instrument/v1");
     document["instrument"]["key"] = json!("orb-readiness-copy");
@@ -302,7 +327,10 @@ async fn an_exported_version_imports_back_without_loss() {
     wrong_format["format"] = json!("orb.instrument/v0");
     wrong_format["instrument"]["key"] = json!("another");
     let refused = faculty
-        .graphql("mutation($doc: JSON!) { importInstrumentVersion(document: $doc) { id } }", json!({ "doc": wrong_format }))
+        .graphql(
+            "mutation($doc: JSON!) { importInstrumentVersion(document: $doc) { id } }",
+            json!({ "doc": wrong_format }),
+        )
         .await;
     refused.expect_code("BAD_USER_INPUT");
     assert_eq!(refused.error_field().as_deref(), Some("format"));
@@ -325,14 +353,16 @@ async fn who_may_author_and_read_instruments() {
     for caller in [&kings_lead, &kings_staff, &admin] {
         caller.graphql(create, state_input.clone()).await.expect_code("FORBIDDEN");
     }
-    let kings_input = json!({ "input": { "key": "kings-own", "name": "Kings Own", "countyId": app.county_id("kings").await } });
+    let kings_input =
+        json!({ "input": { "key": "kings-own", "name": "Kings Own", "countyId": app.county_id("kings").await } });
     for caller in [&faculty, &orange_lead, &kings_staff] {
         caller.graphql(create, kings_input.clone()).await.expect_code("FORBIDDEN");
     }
     app.anonymous().graphql(create, kings_input.clone()).await.expect_code("UNAUTHENTICATED");
 
     let state_draft = create_state_instrument(&faculty).await;
-    let kings_draft = kings_lead.graphql(create, kings_input).await.ok()["createInstrument"]["id"].as_str().expect("id").to_owned();
+    let kings_draft =
+        kings_lead.graphql(create, kings_input).await.ok()["createInstrument"]["id"].as_str().expect("id").to_owned();
 
     // Drafts are read only by their authors; to everyone else they do not exist.
     for caller in [&kings_lead, &kings_staff, &alameda_lead] {
@@ -344,7 +374,10 @@ async fn who_may_author_and_read_instruments() {
     version(&kings_lead, &kings_draft).await.ok();
     // Editing another's draft: not found; a reader who is not the author: forbidden.
     orange_lead
-        .graphql("mutation($v: ID!) { removeInstrumentItem(versionId: $v, code: \"FIT1\") { id } }", json!({ "v": kings_draft }))
+        .graphql(
+            "mutation($v: ID!) { removeInstrumentItem(versionId: $v, code: \"FIT1\") { id } }",
+            json!({ "v": kings_draft }),
+        )
         .await
         .expect_code("NOT_FOUND");
 
@@ -380,7 +413,12 @@ async fn the_demo_serves_the_state_instrument_and_the_orange_and_sonoma_adaptati
     let find = |key: &str| instruments.iter().find(|i| i["key"] == key).cloned().unwrap_or(Value::Null);
     let state = find("orb-readiness");
     assert_eq!(state["isState"], true);
-    let domains: Vec<&str> = state["latestPublished"]["domains"].as_array().expect("domains").iter().filter_map(|d| d["code"].as_str()).collect();
+    let domains: Vec<&str> = state["latestPublished"]["domains"]
+        .as_array()
+        .expect("domains")
+        .iter()
+        .filter_map(|d| d["code"].as_str())
+        .collect();
     assert_eq!(domains, ["FIT", "CLIMATE", "TEAMS", "COMMS", "DATA", "LEAD"]);
     let orange = find("orb-readiness-orange");
     assert_eq!(orange["county"]["slug"], "orange");
@@ -388,14 +426,23 @@ async fn the_demo_serves_the_state_instrument_and_the_orange_and_sonoma_adaptati
     let sonoma = find("orb-readiness-sonoma");
     assert_eq!(sonoma["latestPublished"]["items"].as_array().map(Vec::len), Some(26));
     assert!(
-        orange["latestPublished"]["changesFromParent"].as_array().expect("changes").iter().any(|c| c["kind"] == "RESCALED"),
+        orange["latestPublished"]["changesFromParent"]
+            .as_array()
+            .expect("changes")
+            .iter()
+            .any(|c| c["kind"] == "RESCALED"),
         "removing the neutral option shows as a rescale"
     );
 
     // The Orange lead sees the state's and Orange's; not Sonoma's.
     let orange_lead = app.sign_in("lead@orange.demo.orb").await;
     let seen = orange_lead.graphql("{ instruments { key } }", json!({})).await;
-    let keys: Vec<String> = seen.ok()["instruments"].as_array().expect("list").iter().filter_map(|i| i["key"].as_str().map(str::to_owned)).collect();
+    let keys: Vec<String> = seen.ok()["instruments"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|i| i["key"].as_str().map(str::to_owned))
+        .collect();
     assert!(keys.contains(&"orb-readiness".to_owned()) && keys.contains(&"orb-readiness-orange".to_owned()));
     assert!(!keys.contains(&"orb-readiness-sonoma".to_owned()), "{keys:?}");
 
@@ -405,7 +452,9 @@ async fn the_demo_serves_the_state_instrument_and_the_orange_and_sonoma_adaptati
         .await;
     let first = &spanish.ok()["instruments"][0]["latestPublished"];
     assert!(first["title"].as_str().is_some_and(|t| !t.is_empty()));
-    assert!(first["items"].as_array().expect("items").iter().all(|i| i["prompt"].as_str().is_some_and(|p| !p.is_empty())));
+    assert!(
+        first["items"].as_array().expect("items").iter().all(|i| i["prompt"].as_str().is_some_and(|p| !p.is_empty()))
+    );
 }
 
 #[tokio::test]
@@ -415,7 +464,10 @@ async fn a_county_sees_the_states_new_version_and_adopts_it_keeping_its_own_chan
     let v1 = create_state_instrument(&faculty).await;
     publish(&faculty, &v1).await.ok();
     let lead = app.sign_in("lead@kings.demo.orb").await;
-    let kings = adapt(&app, &lead, "kings", &v1, "kings-pulse").await.ok()["adaptInstrumentVersion"]["id"].as_str().expect("id").to_owned();
+    let kings = adapt(&app, &lead, "kings", &v1, "kings-pulse").await.ok()["adaptInstrumentVersion"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
     lead.graphql(
         "mutation($v: ID!) { updateInstrumentItem(versionId: $v, code: \"FIT1\", input: { prompt: [{ language: \"en\", text: \"Kings wording\" }] }) { id } }",
         json!({ "v": kings }),
@@ -431,7 +483,10 @@ async fn a_county_sees_the_states_new_version_and_adopts_it_keeping_its_own_chan
         .ok()["instrumentVersion"]["instrument"]["id"]
         .clone();
     let v2 = faculty
-        .graphql("mutation($i: ID!) { createInstrumentDraft(instrumentId: $i) { id number } }", json!({ "i": instrument }))
+        .graphql(
+            "mutation($i: ID!) { createInstrumentDraft(instrumentId: $i) { id number } }",
+            json!({ "i": instrument }),
+        )
         .await;
     assert_eq!(v2.ok()["createInstrumentDraft"]["number"], 2);
     let v2 = v2.ok()["createInstrumentDraft"]["id"].as_str().expect("id").to_owned();
@@ -454,7 +509,12 @@ async fn a_county_sees_the_states_new_version_and_adopts_it_keeping_its_own_chan
         .as_array()
         .expect("changes")
         .iter()
-        .map(|c| (c["kind"].as_str().unwrap_or("").to_owned(), c["code"].as_str().or(c["origin"].as_str()).unwrap_or("").to_owned()))
+        .map(|c| {
+            (
+                c["kind"].as_str().unwrap_or("").to_owned(),
+                c["code"].as_str().or(c["origin"].as_str()).unwrap_or("").to_owned(),
+            )
+        })
         .collect();
     for expected in [("REWORDED", "FIT1"), ("REWORDED", "FIT2"), ("DROPPED", "FIT3"), ("ADDED", "FIT4")] {
         assert!(listed.contains(&(expected.0.to_owned(), expected.1.to_owned())), "{expected:?} in {listed:?}");

@@ -1,9 +1,9 @@
 //! Accounts, global roles and county memberships: operators create accounts and grant roles,
 //! leads add and remove their county's staff, and everyone may change their own password.
 
-use orb_tests::{spawn_app, Caller, GraphqlResponse, TestApp, DEMO_PASSWORD};
+use orb_tests::{Caller, DEMO_PASSWORD, GraphqlResponse, TestApp, spawn_app};
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 const CREATE_USER: &str = "mutation($input: CreateUserInput!) {
     createUser(input: $input) { id email displayName disabled globalRoles }
@@ -13,9 +13,11 @@ const USERS: &str = "query($search: String, $first: Int, $after: String) {
     users(search: $search, first: $first, after: $after) { nodes { email } pageInfo { hasNextPage endCursor } }
 }";
 
-const GRANT: &str = "mutation($userId: ID!, $role: GlobalRole!) { grantGlobalRole(userId: $userId, role: $role) { id globalRoles } }";
+const GRANT: &str =
+    "mutation($userId: ID!, $role: GlobalRole!) { grantGlobalRole(userId: $userId, role: $role) { id globalRoles } }";
 
-const REVOKE: &str = "mutation($userId: ID!, $role: GlobalRole!) { revokeGlobalRole(userId: $userId, role: $role) { id globalRoles } }";
+const REVOKE: &str =
+    "mutation($userId: ID!, $role: GlobalRole!) { revokeGlobalRole(userId: $userId, role: $role) { id globalRoles } }";
 
 const CREATE_COHORT: &str = "mutation($input: CreateCohortInput!) { createCohort(input: $input) { id name } }";
 
@@ -40,7 +42,10 @@ const NEW_PASSWORD: &str = "a-long-enough-password";
 /// Creates an account as `admin`; returns its id.
 async fn create_user(admin: &Caller, email: &str) -> String {
     let created = admin
-        .graphql(CREATE_USER, json!({ "input": { "email": email, "displayName": "New Colleague", "password": NEW_PASSWORD } }))
+        .graphql(
+            CREATE_USER,
+            json!({ "input": { "email": email, "displayName": "New Colleague", "password": NEW_PASSWORD } }),
+        )
         .await;
     created.ok()["createUser"]["id"].as_str().expect("the new account has an id").to_owned()
 }
@@ -97,7 +102,10 @@ async fn an_operator_creates_an_account_that_can_then_sign_in() {
     assert_eq!(user["globalRoles"], json!([]), "a new account holds no role");
     let id = user["id"].as_str().expect("an id").to_owned();
     assert_eq!(
-        app.count(&format!("audit_log WHERE action = 'user.create' AND subject_id = '{id}' AND request_id IS NOT NULL")).await,
+        app.count(&format!(
+            "audit_log WHERE action = 'user.create' AND subject_id = '{id}' AND request_id IS NOT NULL"
+        ))
+        .await,
         1,
         "creating an account is audited"
     );
@@ -124,13 +132,19 @@ async fn account_creation_is_refused_to_non_operators_and_for_bad_input() {
     let before = app.db.snapshot().await;
 
     let duplicate = admin
-        .graphql(CREATE_USER, json!({ "input": { "email": "LEAD@calaveras.demo.orb", "displayName": "Copy", "password": NEW_PASSWORD } }))
+        .graphql(
+            CREATE_USER,
+            json!({ "input": { "email": "LEAD@calaveras.demo.orb", "displayName": "Copy", "password": NEW_PASSWORD } }),
+        )
         .await;
     duplicate.expect_code("CONFLICT");
     assert_eq!(duplicate.error_field().as_deref(), Some("input.email"), "{}", duplicate.body);
 
     let bad = admin
-        .graphql(CREATE_USER, json!({ "input": { "email": "not-an-email", "displayName": "Bad", "password": "short" } }))
+        .graphql(
+            CREATE_USER,
+            json!({ "input": { "email": "not-an-email", "displayName": "Bad", "password": "short" } }),
+        )
         .await;
     bad.expect_code("BAD_USER_INPUT");
     assert_eq!(problem_fields(&bad), ["input.email", "input.password"], "both problems are named: {}", bad.body);
@@ -138,13 +152,22 @@ async fn account_creation_is_refused_to_non_operators_and_for_bad_input() {
     assert!(!bad.body.to_string().contains("\"short\""), "the password is not echoed back: {}", bad.body);
 
     let eleven = admin
-        .graphql(CREATE_USER, json!({ "input": { "email": "eleven@example.org", "displayName": "Eleven", "password": "12345678901" } }))
+        .graphql(
+            CREATE_USER,
+            json!({ "input": { "email": "eleven@example.org", "displayName": "Eleven", "password": "12345678901" } }),
+        )
         .await;
     eleven.expect_code("BAD_USER_INPUT");
-    assert_eq!(eleven.error_field().as_deref(), Some("input.password"), "eleven characters are too few: {}", eleven.body);
+    assert_eq!(
+        eleven.error_field().as_deref(),
+        Some("input.password"),
+        "eleven characters are too few: {}",
+        eleven.body
+    );
     assert_eq!(app.db.snapshot().await, before, "bad input changes nothing");
 
-    let input = json!({ "input": { "email": "sneaky@example.org", "displayName": "Sneaky", "password": NEW_PASSWORD } });
+    let input =
+        json!({ "input": { "email": "sneaky@example.org", "displayName": "Sneaky", "password": NEW_PASSWORD } });
     for email in ["faculty@demo.orb", "lead@calaveras.demo.orb", "staff@calaveras.demo.orb"] {
         let caller = app.sign_in(email).await;
         caller.graphql(CREATE_USER, input.clone()).await.expect_code("FORBIDDEN");
@@ -203,10 +226,7 @@ async fn a_global_role_takes_effect_and_ends_on_the_next_request() {
     let id = create_user(&admin, "new.faculty@example.org").await;
     let newcomer = app.sign_in_with("new.faculty@example.org", NEW_PASSWORD).await;
 
-    newcomer
-        .graphql(CREATE_COHORT, json!({ "input": { "name": "Before The Grant" } }))
-        .await
-        .expect_code("FORBIDDEN");
+    newcomer.graphql(CREATE_COHORT, json!({ "input": { "name": "Before The Grant" } })).await.expect_code("FORBIDDEN");
 
     let granted = admin.graphql(GRANT, json!({ "userId": id, "role": "FACULTY" })).await;
     assert_eq!(granted.ok()["grantGlobalRole"]["globalRoles"], json!(["FACULTY"]));
@@ -259,7 +279,10 @@ async fn a_lead_adds_staff_to_their_county_and_only_staff() {
     create_user(&admin, "new.lead@example.org").await;
 
     let added = lead
-        .graphql(ADD_MEMBER, json!({ "input": { "countyId": calaveras, "email": "New.Staff@example.org", "role": "STAFF" } }))
+        .graphql(
+            ADD_MEMBER,
+            json!({ "input": { "countyId": calaveras, "email": "New.Staff@example.org", "role": "STAFF" } }),
+        )
         .await;
     let membership = added.ok()["addCountyMember"].clone();
     assert_eq!(membership["role"], "STAFF");
@@ -273,52 +296,82 @@ async fn a_lead_adds_staff_to_their_county_and_only_staff() {
     assert_eq!(memberships[0]["county"]["slug"], "calaveras");
     assert_eq!(memberships[0]["id"], membership["id"], "it is the membership the lead made");
     assert_eq!(
-        app.count(&format!("audit_log WHERE action = 'membership.grant' AND county_id = '{calaveras}' AND request_id IS NOT NULL")).await,
+        app.count(&format!(
+            "audit_log WHERE action = 'membership.grant' AND county_id = '{calaveras}' AND request_id IS NOT NULL"
+        ))
+        .await,
         1,
         "the grant is audited with the request's id"
     );
 
     let before = app.db.snapshot().await;
     let as_lead = lead
-        .graphql(ADD_MEMBER, json!({ "input": { "countyId": calaveras, "email": "new.lead@example.org", "role": "LEAD" } }))
+        .graphql(
+            ADD_MEMBER,
+            json!({ "input": { "countyId": calaveras, "email": "new.lead@example.org", "role": "LEAD" } }),
+        )
         .await;
     as_lead.expect_code("FORBIDDEN");
     let promote = lead
-        .graphql(ADD_MEMBER, json!({ "input": { "countyId": calaveras, "email": "new.staff@example.org", "role": "LEAD" } }))
+        .graphql(
+            ADD_MEMBER,
+            json!({ "input": { "countyId": calaveras, "email": "new.staff@example.org", "role": "LEAD" } }),
+        )
         .await;
     promote.expect_code("FORBIDDEN");
     let demote_lead = lead
-        .graphql(ADD_MEMBER, json!({ "input": { "countyId": calaveras, "email": "lead@calaveras.demo.orb", "role": "STAFF" } }))
+        .graphql(
+            ADD_MEMBER,
+            json!({ "input": { "countyId": calaveras, "email": "lead@calaveras.demo.orb", "role": "STAFF" } }),
+        )
         .await;
     demote_lead.expect_code("FORBIDDEN");
     let elsewhere = lead
-        .graphql(ADD_MEMBER, json!({ "input": { "countyId": kings, "email": "new.lead@example.org", "role": "STAFF" } }))
+        .graphql(
+            ADD_MEMBER,
+            json!({ "input": { "countyId": kings, "email": "new.lead@example.org", "role": "STAFF" } }),
+        )
         .await;
     elsewhere.expect_code("FORBIDDEN");
     let unknown = lead
-        .graphql(ADD_MEMBER, json!({ "input": { "countyId": calaveras, "email": "nobody@example.org", "role": "STAFF" } }))
+        .graphql(
+            ADD_MEMBER,
+            json!({ "input": { "countyId": calaveras, "email": "nobody@example.org", "role": "STAFF" } }),
+        )
         .await;
     unknown.expect_code("BAD_USER_INPUT");
     assert_eq!(unknown.error_field().as_deref(), Some("input.email"), "{}", unknown.body);
     let again = lead
-        .graphql(ADD_MEMBER, json!({ "input": { "countyId": calaveras, "email": "new.staff@example.org", "role": "STAFF" } }))
+        .graphql(
+            ADD_MEMBER,
+            json!({ "input": { "countyId": calaveras, "email": "new.staff@example.org", "role": "STAFF" } }),
+        )
         .await;
     again.expect_code("CONFLICT");
     assert_eq!(again.error_field().as_deref(), Some("input.email"), "{}", again.body);
     let staff = app.sign_in("staff@calaveras.demo.orb").await;
     staff
-        .graphql(ADD_MEMBER, json!({ "input": { "countyId": calaveras, "email": "new.lead@example.org", "role": "STAFF" } }))
+        .graphql(
+            ADD_MEMBER,
+            json!({ "input": { "countyId": calaveras, "email": "new.lead@example.org", "role": "STAFF" } }),
+        )
         .await
         .expect_code("FORBIDDEN");
     let faculty = app.sign_in("faculty@demo.orb").await;
     faculty
-        .graphql(ADD_MEMBER, json!({ "input": { "countyId": calaveras, "email": "new.lead@example.org", "role": "STAFF" } }))
+        .graphql(
+            ADD_MEMBER,
+            json!({ "input": { "countyId": calaveras, "email": "new.lead@example.org", "role": "STAFF" } }),
+        )
         .await
         .expect_code("FORBIDDEN");
     assert_eq!(app.db.snapshot().await, before, "refused grants change nothing");
 
     let appointed = admin
-        .graphql(ADD_MEMBER, json!({ "input": { "countyId": calaveras, "email": "new.lead@example.org", "role": "LEAD" } }))
+        .graphql(
+            ADD_MEMBER,
+            json!({ "input": { "countyId": calaveras, "email": "new.lead@example.org", "role": "LEAD" } }),
+        )
         .await;
     assert_eq!(appointed.ok()["addCountyMember"]["role"], "LEAD", "an operator appoints a lead");
     let new_lead = app.sign_in_with("new.lead@example.org", NEW_PASSWORD).await;
@@ -387,7 +440,8 @@ async fn a_countys_member_list_is_for_its_lead_and_operators() {
             ["lead@calaveras.demo.orb", "staff@calaveras.demo.orb"],
             "{email} reads Calaveras's members"
         );
-        let mut roles: Vec<&str> = nodes.as_array().expect("a list").iter().filter_map(|n| n["role"].as_str()).collect();
+        let mut roles: Vec<&str> =
+            nodes.as_array().expect("a list").iter().filter_map(|n| n["role"].as_str()).collect();
         roles.sort_unstable();
         assert_eq!(roles, ["LEAD", "STAFF"]);
     }
@@ -425,11 +479,7 @@ async fn changing_ones_password_requires_the_current_one() {
     assert_eq!(status, StatusCode::OK, "the new password signs in");
     let (status, _) = app.login("staff@calaveras.demo.orb", DEMO_PASSWORD).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "the old password no longer signs in");
-    assert_eq!(
-        app.count("audit_log WHERE action = 'user.password_change'").await,
-        1,
-        "the change is audited"
-    );
+    assert_eq!(app.count("audit_log WHERE action = 'user.password_change'").await, 1, "the change is audited");
     assert_eq!(
         app.count(&format!("audit_log WHERE details::text LIKE '%{NEW_PASSWORD}%'")).await,
         0,

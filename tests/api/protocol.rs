@@ -4,20 +4,15 @@
 use orb_tests::{spawn_app, spawn_app_with};
 use reqwest::StatusCode;
 use sea_orm::ConnectionTrait;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 #[tokio::test]
 async fn get_serves_graphiql_and_never_executes_an_operation() {
     let app = spawn_app().await;
     let before = app.db.snapshot().await;
     let mutation = "mutation { createCohort(input: { name: \"Sneaky\" }) { id } }";
-    let response = app
-        .http()
-        .get(format!("{}/graphql", app.address))
-        .query(&[("query", mutation)])
-        .send()
-        .await
-        .expect("answers");
+    let response =
+        app.http().get(format!("{}/graphql", app.address)).query(&[("query", mutation)]).send().await.expect("answers");
     assert_eq!(response.status(), StatusCode::OK);
     let body = response.text().await.expect("a body");
     assert!(body.contains("graphiql"), "GET /graphql serves the GraphiQL page");
@@ -45,9 +40,8 @@ async fn only_json_posts_are_executed() {
 #[tokio::test]
 async fn batched_operations_are_refused() {
     let app = spawn_app().await;
-    let (status, body) = app
-        .post_json("/graphql", json!([{ "query": "{ __typename }" }, { "query": "{ __typename }" }]))
-        .await;
+    let (status, body) =
+        app.post_json("/graphql", json!([{ "query": "{ __typename }" }, { "query": "{ __typename }" }])).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_REQUEST");
 }
@@ -56,7 +50,8 @@ async fn batched_operations_are_refused() {
 async fn a_body_over_the_limit_is_refused_with_413() {
     let app = spawn_app_with(|s| s.body_limit_bytes = 64 * 1024).await;
     let padding = "x".repeat(200 * 1024);
-    let (status, _) = app.post_json("/graphql", json!({ "query": "{ __typename }", "variables": { "pad": padding } })).await;
+    let (status, _) =
+        app.post_json("/graphql", json!({ "query": "{ __typename }", "variables": { "pad": padding } })).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     let (status, _) = app.post_json("/auth/login", json!({ "email": padding, "password": "x" })).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
@@ -73,7 +68,8 @@ async fn queries_past_the_depth_or_complexity_limit_are_refused_with_a_code() {
     })
     .await;
     let faculty = app.sign_in("faculty@demo.orb").await;
-    let deep = "{ county(slug: \"los-angeles\") { units { edges { node { parent { parent { parent { name } } } } } } } }";
+    let deep =
+        "{ county(slug: \"los-angeles\") { units { edges { node { parent { parent { parent { name } } } } } } } }";
     let refused = faculty.graphql(deep, json!({})).await;
     refused.expect_code("BAD_USER_INPUT");
     assert!(refused.data().is_null(), "nothing is executed: {}", refused.body);
@@ -89,11 +85,15 @@ async fn queries_past_the_depth_or_complexity_limit_are_refused_with_a_code() {
 async fn wrong_argument_types_and_unknown_fields_get_bad_user_input() {
     let app = spawn_app().await;
     let faculty = app.sign_in("faculty@demo.orb").await;
-    faculty.graphql("{ counties(first: \"many\") { edges { node { slug } } } }", json!({})).await.expect_code("BAD_USER_INPUT");
+    faculty
+        .graphql("{ counties(first: \"many\") { edges { node { slug } } } }", json!({}))
+        .await
+        .expect_code("BAD_USER_INPUT");
     faculty.graphql("{ countiez { edges { node { slug } } } }", json!({})).await.expect_code("BAD_USER_INPUT");
     faculty.graphql("{ counties { ", json!({})).await.expect_code("BAD_USER_INPUT");
     faculty.graphql("{ orgUnit(id: \"not-an-id\") { name } }", json!({})).await.expect_code("BAD_USER_INPUT");
-    let unknown = faculty.graphql("{ orgUnit(id: \"00000000-0000-7000-8000-000000000000\") { name } }", json!({})).await;
+    let unknown =
+        faculty.graphql("{ orgUnit(id: \"00000000-0000-7000-8000-000000000000\") { name } }", json!({})).await;
     unknown.expect_code("NOT_FOUND");
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use orb_domain::ids::UserId;
 use orb_store::entities::{audit_log, counties, memberships, org_units, users};
 use orb_store::{Caller, Session, Store, StoreOptions};
-use orb_tests::{spawn_app, TestApp};
+use orb_tests::{TestApp, spawn_app};
 use sea_orm::{ConnectionTrait, Database, DbBackend, DbErr, EntityTrait, Statement};
 use secrecy::ExposeSecret;
 use uuid::Uuid;

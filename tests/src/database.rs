@@ -104,8 +104,16 @@ impl TestDatabase {
     /// changed nothing.
     pub async fn snapshot(&self) -> String {
         let tables = [
-            "counties", "org_units", "users", "user_global_roles", "memberships", "cohorts", "cohort_counties",
-            "cohort_faculty", "buddy_pairings", "audit_log",
+            "counties",
+            "org_units",
+            "users",
+            "user_global_roles",
+            "memberships",
+            "cohorts",
+            "cohort_counties",
+            "cohort_faculty",
+            "buddy_pairings",
+            "audit_log",
         ];
         let mut parts = Vec::new();
         for table in tables {

@@ -13,11 +13,11 @@ pub mod database;
 use std::time::Duration;
 
 use orb_server::config::Settings;
+use orb_server::startup::ServerHandle;
 use orb_server::{Application, StartOptions};
 use reqwest::StatusCode;
-use orb_server::startup::ServerHandle;
 use secrecy::SecretString;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 pub use database::TestDatabase;
 
@@ -193,13 +193,8 @@ impl TestApp {
 
     /// POSTs a JSON body to a REST path; returns the status and body (`null` when empty).
     pub async fn post_json(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.address))
-            .json(&body)
-            .send()
-            .await
-            .expect("the service answers");
+        let response =
+            self.http.post(format!("{}{path}", self.address)).json(&body).send().await.expect("the service answers");
         let status = response.status();
         let text = response.text().await.unwrap_or_default();
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))

@@ -200,7 +200,9 @@ impl Principal {
     pub fn as_instrument_author(&self, owner: Option<CountyId>) -> Result<InstrumentAuthor, Error> {
         match owner {
             None => self.as_faculty().map(|f| InstrumentAuthor { owner: None, user_id: f.user_id }),
-            Some(county) => self.as_lead_of(county).map(|l| InstrumentAuthor { owner: Some(county), user_id: l.user_id }),
+            Some(county) => {
+                self.as_lead_of(county).map(|l| InstrumentAuthor { owner: Some(county), user_id: l.user_id })
+            }
         }
     }
 
@@ -226,9 +228,7 @@ impl Principal {
 
     /// The tenant settings the database's row-level security evaluates for this caller.
     pub fn tenant_settings(&self) -> TenantSettings {
-        let join = |ids: &mut dyn Iterator<Item = CountyId>| {
-            ids.map(|id| id.to_string()).collect::<Vec<_>>().join(",")
-        };
+        let join = |ids: &mut dyn Iterator<Item = CountyId>| ids.map(|id| id.to_string()).collect::<Vec<_>>().join(",");
         TenantSettings {
             user_id: self.user_id.map(|id| id.to_string()).unwrap_or_default(),
             global_roles: self.global_roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(","),
@@ -426,7 +426,12 @@ mod tests {
         let manager = lead(county).as_membership_manager(county).expect("lead manages members");
         assert!(manager.may_manage(CountyRole::Staff).is_ok());
         assert!(manager.may_manage(CountyRole::Lead).is_err());
-        let staff = Principal::user(UserId::new(), [], vec![CountyMembership { county_id: county, role: CountyRole::Staff }], []);
+        let staff = Principal::user(
+            UserId::new(),
+            [],
+            vec![CountyMembership { county_id: county, role: CountyRole::Staff }],
+            [],
+        );
         assert!(staff.as_membership_manager(county).is_err());
         let admin = Principal::user(UserId::new(), [GlobalRole::Admin], vec![], []);
         assert!(admin.as_membership_manager(county).and_then(|m| m.may_manage(CountyRole::Lead)).is_ok());
@@ -461,7 +466,12 @@ mod tests {
         let (county, other) = (CountyId::new(), CountyId::new());
         let lead = lead(county);
         let faculty = Principal::user(UserId::new(), [GlobalRole::Faculty], vec![], []);
-        let buddy = Principal::user(UserId::new(), [], vec![CountyMembership { county_id: other, role: CountyRole::Lead }], [county]);
+        let buddy = Principal::user(
+            UserId::new(),
+            [],
+            vec![CountyMembership { county_id: other, role: CountyRole::Lead }],
+            [county],
+        );
         assert!(lead.may_read_instrument_version(Some(county), true));
         assert!(!faculty.may_read_instrument_version(Some(county), true), "faculty never read a county's drafts");
         assert!(faculty.may_read_instrument_version(Some(county), false));

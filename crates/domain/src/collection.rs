@@ -117,7 +117,12 @@ impl AdministrationSettings {
 }
 
 /// Whether an administration takes answers at `now`: open, and inside its window.
-pub fn accepting(status: AdministrationStatus, opens_at: DateTime<Utc>, closes_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), Error> {
+pub fn accepting(
+    status: AdministrationStatus,
+    opens_at: DateTime<Utc>,
+    closes_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
     match status {
         AdministrationStatus::Draft => Err(Error::conflict("this survey is not open yet")),
         AdministrationStatus::Closed => Err(Error::conflict("this survey has closed")),
@@ -225,7 +230,11 @@ pub enum Completeness {
 
 /// Checks every answer against its item; lists every problem, each naming the item. Null or
 /// absent means unanswered. Returns the answers normalised (text trimmed, choices sorted).
-pub fn check_answers(version: &InstrumentDocument, answers: &Answers, completeness: Completeness) -> Result<Answers, Error> {
+pub fn check_answers(
+    version: &InstrumentDocument,
+    answers: &Answers,
+    completeness: Completeness,
+) -> Result<Answers, Error> {
     let mut problems = Problems::new();
     let mut clean = Answers::new();
     for (code, value) in answers {
@@ -256,7 +265,11 @@ pub fn check_answers(version: &InstrumentDocument, answers: &Answers, completene
     Ok(clean)
 }
 
-fn check_one(version: &InstrumentDocument, item: &crate::instrument::Item, value: &Value) -> Result<Option<Value>, String> {
+fn check_one(
+    version: &InstrumentDocument,
+    item: &crate::instrument::Item,
+    value: &Value,
+) -> Result<Option<Value>, String> {
     match item.kind {
         ItemKind::Likert => {
             let scale = version.scale_of(item).ok_or("the item has no scale")?;
@@ -279,7 +292,10 @@ fn check_one(version: &InstrumentDocument, item: &crate::instrument::Item, value
             let picked = value.as_array().ok_or("must be a list of choices")?;
             let mut chosen = BTreeSet::new();
             for p in picked {
-                let choice = p.as_str().filter(|c| item.options.iter().any(|o| o.value == *c)).ok_or("must list only the item's choices")?;
+                let choice = p
+                    .as_str()
+                    .filter(|c| item.options.iter().any(|o| o.value == *c))
+                    .ok_or("must list only the item's choices")?;
                 chosen.insert(choice.to_owned());
             }
             if chosen.is_empty() {
@@ -311,7 +327,12 @@ fn fmt_bound(bound: Option<f64>) -> String {
 
 /// A fingerprint of what a submission says, to tell a retried submission (same key, same
 /// content) from a different one reusing a key.
-pub fn submission_fingerprint(answers: &Answers, perspective: Option<Perspective>, unit: Option<uuid::Uuid>, language: &str) -> Vec<u8> {
+pub fn submission_fingerprint(
+    answers: &Answers,
+    perspective: Option<Perspective>,
+    unit: Option<uuid::Uuid>,
+    language: &str,
+) -> Vec<u8> {
     let canonical = serde_json::json!({
         "answers": answers,
         "perspective": perspective.map(Perspective::as_str),
@@ -384,8 +405,21 @@ mod tests {
         };
         doc.items = vec![
             Item { code: "L".into(), scale: Some("A4".into()), required: true, ..base.clone() },
-            Item { code: "S".into(), kind: ItemKind::SingleChoice, options: vec![Choice { value: "a".into(), label: label("a") }], ..base.clone() },
-            Item { code: "M".into(), kind: ItemKind::MultiChoice, options: vec![Choice { value: "a".into(), label: label("a") }, Choice { value: "b".into(), label: label("b") }], ..base.clone() },
+            Item {
+                code: "S".into(),
+                kind: ItemKind::SingleChoice,
+                options: vec![Choice { value: "a".into(), label: label("a") }],
+                ..base.clone()
+            },
+            Item {
+                code: "M".into(),
+                kind: ItemKind::MultiChoice,
+                options: vec![
+                    Choice { value: "a".into(), label: label("a") },
+                    Choice { value: "b".into(), label: label("b") },
+                ],
+                ..base.clone()
+            },
             Item { code: "N".into(), kind: ItemKind::Number, min: Some(0.0), max: Some(10.0), ..base.clone() },
             Item { code: "T".into(), kind: ItemKind::Text, max_length: Some(5), ..base },
         ];
@@ -398,8 +432,12 @@ mod tests {
 
     #[test]
     fn valid_answers_are_normalised() {
-        let clean = check_answers(&version(), &answers(serde_json::json!({ "L": 4, "S": "a", "M": ["b", "a", "b"], "N": 2.5, "T": " hi " })), Completeness::Final)
-            .expect("valid");
+        let clean = check_answers(
+            &version(),
+            &answers(serde_json::json!({ "L": 4, "S": "a", "M": ["b", "a", "b"], "N": 2.5, "T": " hi " })),
+            Completeness::Final,
+        )
+        .expect("valid");
         assert_eq!(clean["M"], serde_json::json!(["a", "b"]));
         assert_eq!(clean["T"], "hi");
     }
@@ -414,13 +452,18 @@ mod tests {
         .expect_err("invalid");
         let Error::Invalid(problems) = err else { panic!("invalid input expected") };
         let fields: BTreeSet<_> = problems.iter().map(|p| p.field.as_str()).collect();
-        assert_eq!(fields, BTreeSet::from(["answers.L", "answers.S", "answers.M", "answers.N", "answers.T", "answers.X"]));
+        assert_eq!(
+            fields,
+            BTreeSet::from(["answers.L", "answers.S", "answers.M", "answers.N", "answers.T", "answers.X"])
+        );
     }
 
     #[test]
     fn required_items_are_needed_only_to_submit() {
         assert!(check_answers(&version(), &answers(serde_json::json!({ "S": "a" })), Completeness::Partial).is_ok());
-        let Err(Error::Invalid(problems)) = check_answers(&version(), &answers(serde_json::json!({ "S": "a", "L": null })), Completeness::Final) else {
+        let Err(Error::Invalid(problems)) =
+            check_answers(&version(), &answers(serde_json::json!({ "S": "a", "L": null })), Completeness::Final)
+        else {
             panic!("the required item is missing");
         };
         assert_eq!(problems[0].field, "answers.L");
@@ -435,11 +478,18 @@ mod tests {
         let typed = printed.to_lowercase().replace('-', " ");
         assert_eq!(AccessCode::parse("code", &typed).map(|c| c.hash("invite")), Ok(code.hash("invite")));
         assert_ne!(code.hash("invite"), code.hash("resume"));
-        assert_eq!(AccessCode::parse("code", &printed).map(|c| c.response_id()), Ok(code.response_id()), "a code always opens the same response");
+        assert_eq!(
+            AccessCode::parse("code", &printed).map(|c| c.response_id()),
+            Ok(code.response_id()),
+            "a code always opens the same response"
+        );
         assert_ne!(AccessCode::generate(&mut rng).response_id(), code.response_id());
         assert!(AccessCode::parse("code", "too-short").is_err());
         assert!(AccessCode::parse("code", "UUUU-UUUU-UUUU-UUUU").is_err(), "U is not a symbol");
-        assert_eq!(AccessCode::parse("code", "OOOO-IIII-LLLL-0000").map(|c| c.display()), Ok("0000-1111-1111-0000".into()));
+        assert_eq!(
+            AccessCode::parse("code", "OOOO-IIII-LLLL-0000").map(|c| c.display()),
+            Ok("0000-1111-1111-0000".into())
+        );
         assert_eq!(format!("{code:?}"), "AccessCode(<redacted>)");
     }
 
@@ -472,6 +522,9 @@ mod tests {
         };
         let Err(Error::Invalid(problems)) = settings.check(&version()) else { panic!("invalid") };
         let fields: BTreeSet<_> = problems.iter().map(|p| p.field.as_str()).collect();
-        assert_eq!(fields, BTreeSet::from(["input.closesAt", "input.perspectives", "input.languages", "input.minGroupSize"]));
+        assert_eq!(
+            fields,
+            BTreeSet::from(["input.closesAt", "input.perspectives", "input.languages", "input.minGroupSize"])
+        );
     }
 }

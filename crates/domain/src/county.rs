@@ -20,9 +20,8 @@ impl CountySlug {
         let s = raw.trim();
         let well_formed = !s.is_empty()
             && s.len() <= 64
-            && s.split('-').all(|word| {
-                !word.is_empty() && word.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-            })
+            && s.split('-')
+                .all(|word| !word.is_empty() && word.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
             && s.as_bytes()[0].is_ascii_lowercase();
         if well_formed {
             Ok(Self(s.to_owned()))
@@ -182,9 +181,7 @@ impl NewCounty {
         let staff_count = problems.take(staff(staff_count));
         problems.finish()?;
         match (slug, name, staff_count) {
-            (Some(slug), Some(name), Some(staff_count)) => {
-                Ok(Self { slug, name, region, size_class, staff_count })
-            }
+            (Some(slug), Some(name), Some(staff_count)) => Ok(Self { slug, name, region, size_class, staff_count }),
             _ => Err(Error::invalid("input", "is incomplete")),
         }
     }
@@ -220,9 +217,7 @@ pub fn cohort_name(field: &str, raw: &str) -> Result<String, Error> {
 /// Checks a cohort's period runs forwards.
 pub fn cohort_period(starts_on: Option<NaiveDate>, ends_on: Option<NaiveDate>) -> Result<(), Error> {
     match (starts_on, ends_on) {
-        (Some(start), Some(end)) if end < start => {
-            Err(Error::invalid("input.endsOn", "must not be before startsOn"))
-        }
+        (Some(start), Some(end)) if end < start => Err(Error::invalid("input.endsOn", "must not be before startsOn")),
         _ => Ok(()),
     }
 }

@@ -101,7 +101,5 @@ id_type!(
 
 /// Parses an id given by a caller, naming the field when it is not one.
 pub fn parse_id<T: FromStr>(field: &str, raw: &str) -> Result<T, crate::Error> {
-    raw.trim()
-        .parse()
-        .map_err(|_| crate::Error::invalid(field, "is not a valid id"))
+    raw.trim().parse().map_err(|_| crate::Error::invalid(field, "is not a valid id"))
 }

@@ -5,9 +5,9 @@
 pub mod access;
 pub mod collection;
 pub mod county;
-pub mod instrument;
 pub mod error;
 pub mod ids;
+pub mod instrument;
 pub mod people;
 pub mod text;
 

@@ -2,9 +2,9 @@
 
 use std::fmt;
 
+use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use serde::{Deserialize, Serialize};
 
 use crate::county::stored_enum;
@@ -23,8 +23,11 @@ impl Email {
             && !s.chars().any(|c| c.is_whitespace() || c.is_control())
             && match s.split_once('@') {
                 Some((local, domain)) => {
-                    !local.is_empty() && !domain.contains('@') && domain.contains('.')
-                        && !domain.starts_with('.') && !domain.ends_with('.')
+                    !local.is_empty()
+                        && !domain.contains('@')
+                        && domain.contains('.')
+                        && !domain.starts_with('.')
+                        && !domain.ends_with('.')
                 }
                 None => false,
             };
@@ -152,7 +155,10 @@ mod tests {
 
     #[test]
     fn emails_are_normalised() {
-        assert_eq!(Email::parse("email", " Lead@Calaveras.Demo.ORB ").map(|e| e.0), Ok("lead@calaveras.demo.orb".into()));
+        assert_eq!(
+            Email::parse("email", " Lead@Calaveras.Demo.ORB ").map(|e| e.0),
+            Ok("lead@calaveras.demo.orb".into())
+        );
         for bad in ["", "no-at-sign", "a@b", "a@@b.c", "a b@c.d", "@c.d", "a@.c", "a@c."] {
             assert!(Email::parse("email", bad).is_err(), "{bad} should be refused");
         }

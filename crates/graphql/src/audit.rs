@@ -1,7 +1,7 @@
 //! The audit log, as operators and county leads read it.
 
 use async_graphql::connection::{Connection, EmptyFields};
-use async_graphql::{Context, Json, Object, ID};
+use async_graphql::{Context, ID, Json, Object};
 use chrono::{DateTime, Utc};
 use orb_domain::ids::{CountyId, UserId};
 use orb_store::entities::audit_log;

@@ -1,7 +1,7 @@
 //! Cohorts of counties and the buddy pairings inside them.
 
 use async_graphql::connection::{Connection, EmptyFields};
-use async_graphql::{Context, Enum, InputObject, Object, ID};
+use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, NaiveDate, Utc};
 use orb_domain::county;
 use orb_domain::error::Problems;
@@ -14,7 +14,7 @@ use orb_store::page::encode_cursor;
 use crate::connection::connection;
 use crate::context::{found, id, loader, page, session};
 use crate::counties::County;
-use crate::error::{coded, refusal, ApiResult, IntoApi};
+use crate::error::{ApiResult, IntoApi, coded, refusal};
 use crate::loaders::{CountiesOf, FacultyOf};
 use crate::people::User;
 

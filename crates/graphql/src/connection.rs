@@ -1,7 +1,7 @@
 //! Cursor connections (Relay style) over the store's pages.
 
-use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::OutputType;
+use async_graphql::connection::{Connection, Edge, EmptyFields};
 use orb_store::Page;
 
 /// A connection whose edges carry the cursor `cursor` gives each row.

@@ -2,13 +2,13 @@
 
 use std::sync::Arc;
 
-use async_graphql::dataloader::DataLoader;
 use async_graphql::Context;
-use orb_domain::ids::parse_id;
+use async_graphql::dataloader::DataLoader;
 use orb_domain::Error as Refusal;
+use orb_domain::ids::parse_id;
 use orb_store::{PageRequest, Session};
 
-use crate::error::{coded, ApiResult, IntoApi};
+use crate::error::{ApiResult, IntoApi, coded};
 use crate::loaders::Loaders;
 
 /// The request's batched loaders.

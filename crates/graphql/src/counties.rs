@@ -1,7 +1,7 @@
 //! Counties and their org units.
 
 use async_graphql::connection::{Connection, EmptyFields};
-use async_graphql::{Context, Enum, InputObject, Object, ID};
+use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use orb_domain::county::{self, NewCounty};
 use orb_domain::error::Problems;
@@ -357,13 +357,10 @@ impl CountyMutation {
             return Err(crate::error::coded("invalid input", "BAD_USER_INPUT"));
         };
         let change = session.change().await.api()?;
-        let unit = unit_store::create(
-            &change,
-            &lead,
-            unit_store::NewOrgUnit { name, kind: input.kind.into(), parent_id },
-        )
-        .await
-        .api()?;
+        let unit =
+            unit_store::create(&change, &lead, unit_store::NewOrgUnit { name, kind: input.kind.into(), parent_id })
+                .await
+                .api()?;
         change.commit().await.api()?;
         Ok(OrgUnit(unit))
     }

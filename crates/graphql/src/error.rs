@@ -32,7 +32,9 @@ impl<T> IntoApi<T> for Result<T, Refusal> {
 /// The GraphQL error for a refusal.
 pub fn refusal(err: Refusal) -> Error {
     match err {
-        Refusal::Unauthenticated => coded("authentication required: sign in and send the access token", "UNAUTHENTICATED"),
+        Refusal::Unauthenticated => {
+            coded("authentication required: sign in and send the access token", "UNAUTHENTICATED")
+        }
         Refusal::Forbidden(why) => coded(why, "FORBIDDEN"),
         Refusal::NotFound(what) => coded(format!("{what} not found"), "NOT_FOUND"),
         Refusal::Conflict { message, field } => coded(message, "CONFLICT").extend_with(|_, ext| {

@@ -3,15 +3,15 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Enum, InputObject, Json, MaybeUndefined, Object, SimpleObject, ID};
+use async_graphql::{Context, Enum, ID, InputObject, Json, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use orb_domain::Error as Refusal;
 use orb_domain::ids::{CountyId, InstrumentId, InstrumentVersionId};
-use orb_domain::instrument::diff::{diff, ItemChange as DomainChange};
+use orb_domain::instrument::diff::{ItemChange as DomainChange, diff};
 use orb_domain::instrument::document::{self as doc, InstrumentDocument};
 use orb_domain::instrument::edit::{self, HeaderPatch, ItemPatch};
 use orb_domain::instrument::merge::ConflictKind as DomainConflictKind;
-use orb_domain::instrument::validate::{check_publishable, Ownership};
-use orb_domain::Error as Refusal;
+use orb_domain::instrument::validate::{Ownership, check_publishable};
 use orb_store::entities::instruments as instrument_rows;
 use orb_store::instruments::{self as store, OwnerFilter, VersionRecord, VersionStatus as StoreStatus};
 
@@ -747,7 +747,11 @@ fn parse_document(raw: serde_json::Value, field: &str) -> ApiResult<InstrumentDo
 }
 
 /// Resolves a version for authoring: readable (else NOT_FOUND) and authored by the caller (else FORBIDDEN).
-async fn authored(ctx: &Context<'_>, field: &str, raw: &ID) -> ApiResult<(Arc<VersionRecord>, orb_domain::access::InstrumentAuthor)> {
+async fn authored(
+    ctx: &Context<'_>,
+    field: &str,
+    raw: &ID,
+) -> ApiResult<(Arc<VersionRecord>, orb_domain::access::InstrumentAuthor)> {
     let session = session(ctx)?;
     session.principal().as_signed_in().api()?;
     let version = read_version(ctx, field, raw).await?;
@@ -787,8 +791,10 @@ impl InstrumentMutation {
         let owner = owner_of(&input.county_id, "input.countyId")?;
         let author = session.principal().as_instrument_author(owner).api()?;
         let languages = input.languages.unwrap_or_else(|| vec!["en".into()]);
-        let default_language = input.default_language.or_else(|| languages.first().cloned()).unwrap_or_else(|| "en".into());
-        let new = store::NewInstrument { key: input.key.trim().to_owned(), name: input.name, languages, default_language };
+        let default_language =
+            input.default_language.or_else(|| languages.first().cloned()).unwrap_or_else(|| "en".into());
+        let new =
+            store::NewInstrument { key: input.key.trim().to_owned(), name: input.name, languages, default_language };
         let change = session.change().await.api()?;
         let record = store::create(&change, &author, new).await.api()?;
         change.commit().await.api()?;
@@ -796,7 +802,12 @@ impl InstrumentMutation {
     }
 
     /// Starts the next draft of an instrument from one of its versions (default: the newest published).
-    async fn create_instrument_draft(&self, ctx: &Context<'_>, instrument_id: ID, from_version_id: Option<ID>) -> ApiResult<InstrumentVersion> {
+    async fn create_instrument_draft(
+        &self,
+        ctx: &Context<'_>,
+        instrument_id: ID,
+        from_version_id: Option<ID>,
+    ) -> ApiResult<InstrumentVersion> {
         let session = session(ctx)?;
         session.principal().as_signed_in().api()?;
         let instrument_key: InstrumentId = id("instrumentId", &instrument_id)?;
@@ -821,7 +832,11 @@ impl InstrumentMutation {
 
     /// Adapts a published version into a county's own instrument; every item keeps its concept
     /// and remembers the item it came from. The county's lead only.
-    async fn adapt_instrument_version(&self, ctx: &Context<'_>, input: AdaptInstrumentInput) -> ApiResult<InstrumentVersion> {
+    async fn adapt_instrument_version(
+        &self,
+        ctx: &Context<'_>,
+        input: AdaptInstrumentInput,
+    ) -> ApiResult<InstrumentVersion> {
         let session = session(ctx)?;
         let county: CountyId = id("input.countyId", &input.county_id)?;
         let author = session.principal().as_instrument_author(Some(county)).api()?;
@@ -834,7 +849,12 @@ impl InstrumentMutation {
 
     /// Imports an `orb.instrument/v1` document as a draft (a new version of the owner's
     /// instrument with the same key, or a new instrument).
-    async fn import_instrument_version(&self, ctx: &Context<'_>, county_id: Option<ID>, document: Json<serde_json::Value>) -> ApiResult<InstrumentVersion> {
+    async fn import_instrument_version(
+        &self,
+        ctx: &Context<'_>,
+        county_id: Option<ID>,
+        document: Json<serde_json::Value>,
+    ) -> ApiResult<InstrumentVersion> {
         let session = session(ctx)?;
         let owner = owner_of(&county_id, "countyId")?;
         let author = session.principal().as_instrument_author(owner).api()?;
@@ -846,7 +866,12 @@ impl InstrumentMutation {
     }
 
     /// Replaces a draft's whole document.
-    async fn replace_instrument_draft(&self, ctx: &Context<'_>, version_id: ID, document: Json<serde_json::Value>) -> ApiResult<InstrumentVersion> {
+    async fn replace_instrument_draft(
+        &self,
+        ctx: &Context<'_>,
+        version_id: ID,
+        document: Json<serde_json::Value>,
+    ) -> ApiResult<InstrumentVersion> {
         let session = session(ctx)?;
         let (version, author) = authored(ctx, "versionId", &version_id).await?;
         let document = parse_document(document.0, "document")?;
@@ -857,7 +882,12 @@ impl InstrumentMutation {
     }
 
     /// Changes a draft's name, title, instructions or languages.
-    async fn update_instrument_draft(&self, ctx: &Context<'_>, version_id: ID, input: DraftHeaderInput) -> ApiResult<InstrumentVersion> {
+    async fn update_instrument_draft(
+        &self,
+        ctx: &Context<'_>,
+        version_id: ID,
+        input: DraftHeaderInput,
+    ) -> ApiResult<InstrumentVersion> {
         let patch = HeaderPatch {
             name: input.name,
             title: input.title.as_deref().map(to_text),
@@ -869,39 +899,70 @@ impl InstrumentMutation {
     }
 
     /// Adds a domain to a draft, or changes the one with the same code.
-    async fn put_instrument_domain(&self, ctx: &Context<'_>, version_id: ID, input: DomainInput) -> ApiResult<InstrumentVersion> {
+    async fn put_instrument_domain(
+        &self,
+        ctx: &Context<'_>,
+        version_id: ID,
+        input: DomainInput,
+    ) -> ApiResult<InstrumentVersion> {
         let domain = doc::Domain {
             code: input.code.trim().to_owned(),
             title: to_text(&input.title),
             description: input.description.as_deref().map(to_text).unwrap_or_default(),
         };
         let position = input.position.map(|p| p as usize);
-        Self::edit(ctx, &version_id, "instrument_version.edit", move |doc, _| edit::put_domain(doc, domain, position)).await
+        Self::edit(ctx, &version_id, "instrument_version.edit", move |doc, _| edit::put_domain(doc, domain, position))
+            .await
     }
 
     /// Removes a domain with no items from a draft.
-    async fn remove_instrument_domain(&self, ctx: &Context<'_>, version_id: ID, code: String) -> ApiResult<InstrumentVersion> {
+    async fn remove_instrument_domain(
+        &self,
+        ctx: &Context<'_>,
+        version_id: ID,
+        code: String,
+    ) -> ApiResult<InstrumentVersion> {
         Self::edit(ctx, &version_id, "instrument_version.edit", move |doc, _| edit::remove_domain(doc, &code)).await
     }
 
     /// Adds a response scale to a draft, or replaces the one with the same code.
-    async fn put_response_scale(&self, ctx: &Context<'_>, version_id: ID, input: ScaleInput) -> ApiResult<InstrumentVersion> {
+    async fn put_response_scale(
+        &self,
+        ctx: &Context<'_>,
+        version_id: ID,
+        input: ScaleInput,
+    ) -> ApiResult<InstrumentVersion> {
         let scale = doc::ResponseScale {
             code: input.code.trim().to_owned(),
             neutral_midpoint: input.neutral_midpoint,
-            options: input.options.iter().map(|o| doc::ScaleOption { value: o.value, label: to_text(&o.label) }).collect(),
+            options: input
+                .options
+                .iter()
+                .map(|o| doc::ScaleOption { value: o.value, label: to_text(&o.label) })
+                .collect(),
         };
         Self::edit(ctx, &version_id, "instrument_version.edit", move |doc, _| edit::put_scale(doc, scale)).await
     }
 
     /// Removes a scale no item uses from a draft.
-    async fn remove_response_scale(&self, ctx: &Context<'_>, version_id: ID, code: String) -> ApiResult<InstrumentVersion> {
+    async fn remove_response_scale(
+        &self,
+        ctx: &Context<'_>,
+        version_id: ID,
+        code: String,
+    ) -> ApiResult<InstrumentVersion> {
         Self::edit(ctx, &version_id, "instrument_version.edit", move |doc, _| edit::remove_scale(doc, &code)).await
     }
 
     /// Adds an item to a draft at `position` among all items (default last). A county's new
     /// item is local: it has no concept.
-    async fn add_instrument_item(&self, ctx: &Context<'_>, version_id: ID, input: ItemInput, position: Option<u32>) -> ApiResult<InstrumentVersion> {
+    async fn add_instrument_item(
+        &self,
+        ctx: &Context<'_>,
+        version_id: ID,
+        input: ItemInput,
+        position: Option<u32>,
+    ) -> ApiResult<InstrumentVersion> {
         let item = doc::Item {
             code: input.code.trim().to_owned(),
             domain: input.domain.trim().to_owned(),
@@ -918,12 +979,21 @@ impl InstrumentMutation {
             max_length: input.max_length,
         };
         let position = position.map(|p| p as usize);
-        Self::edit(ctx, &version_id, "instrument_version.edit", move |doc, ownership| edit::add_item(doc, item, position, ownership)).await
+        Self::edit(ctx, &version_id, "instrument_version.edit", move |doc, ownership| {
+            edit::add_item(doc, item, position, ownership)
+        })
+        .await
     }
 
     /// Changes an item of a draft. Its concept stays: rewording, re-scaling or making it
     /// optional do not change what it measures.
-    async fn update_instrument_item(&self, ctx: &Context<'_>, version_id: ID, code: String, input: ItemPatchInput) -> ApiResult<InstrumentVersion> {
+    async fn update_instrument_item(
+        &self,
+        ctx: &Context<'_>,
+        version_id: ID,
+        code: String,
+        input: ItemPatchInput,
+    ) -> ApiResult<InstrumentVersion> {
         let patch = ItemPatch {
             code: input.code.map(|c| c.trim().to_owned()),
             prompt: input.prompt.as_deref().map(to_text),
@@ -937,18 +1007,36 @@ impl InstrumentMutation {
             max_length: maybe(&input.max_length),
             concept: maybe(&input.concept),
         };
-        Self::edit(ctx, &version_id, "instrument_version.edit", move |doc, ownership| edit::update_item(doc, &code, &patch, ownership)).await
+        Self::edit(ctx, &version_id, "instrument_version.edit", move |doc, ownership| {
+            edit::update_item(doc, &code, &patch, ownership)
+        })
+        .await
     }
 
     /// Removes an item from a draft.
-    async fn remove_instrument_item(&self, ctx: &Context<'_>, version_id: ID, code: String) -> ApiResult<InstrumentVersion> {
+    async fn remove_instrument_item(
+        &self,
+        ctx: &Context<'_>,
+        version_id: ID,
+        code: String,
+    ) -> ApiResult<InstrumentVersion> {
         Self::edit(ctx, &version_id, "instrument_version.edit", move |doc, _| edit::remove_item(doc, &code)).await
     }
 
     /// Moves an item of a draft to another domain and/or place among that domain's items.
-    async fn move_instrument_item(&self, ctx: &Context<'_>, version_id: ID, code: String, domain: Option<String>, position: Option<u32>) -> ApiResult<InstrumentVersion> {
+    async fn move_instrument_item(
+        &self,
+        ctx: &Context<'_>,
+        version_id: ID,
+        code: String,
+        domain: Option<String>,
+        position: Option<u32>,
+    ) -> ApiResult<InstrumentVersion> {
         let position = position.map(|p| p as usize);
-        Self::edit(ctx, &version_id, "instrument_version.edit", move |doc, _| edit::move_item(doc, &code, domain.as_deref(), position)).await
+        Self::edit(ctx, &version_id, "instrument_version.edit", move |doc, _| {
+            edit::move_item(doc, &code, domain.as_deref(), position)
+        })
+        .await
     }
 
     /// Publishes a draft if every publishing rule holds (all problems are reported at once,
@@ -985,7 +1073,12 @@ impl InstrumentMutation {
     /// Starts a new draft of a county's instrument from `versionId` (its latest adaptation)
     /// that takes the newer upstream version (default: the newest published) while keeping the
     /// county's own changes; clashes are listed for the lead.
-    async fn adopt_upstream_version(&self, ctx: &Context<'_>, version_id: ID, upstream_version_id: Option<ID>) -> ApiResult<AdoptUpstreamResult> {
+    async fn adopt_upstream_version(
+        &self,
+        ctx: &Context<'_>,
+        version_id: ID,
+        upstream_version_id: Option<ID>,
+    ) -> ApiResult<AdoptUpstreamResult> {
         let session = session(ctx)?;
         let (ours, author) = authored(ctx, "versionId", &version_id).await?;
         let base_id = ours
@@ -1006,7 +1099,11 @@ impl InstrumentMutation {
             ),
         };
         if upstream.model.instrument_id != base.model.instrument_id || upstream.model.number <= base.model.number {
-            return Err(Refusal::invalid("upstreamVersionId", "must be a newer version of the instrument this one was adapted from")).api();
+            return Err(Refusal::invalid(
+                "upstreamVersionId",
+                "must be a newer version of the instrument this one was adapted from",
+            ))
+            .api();
         }
         let change = session.change().await.api()?;
         let (record, merge) = store::adopt_upstream(&change, &author, &ours, &base, &upstream).await.api()?;

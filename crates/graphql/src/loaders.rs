@@ -10,9 +10,9 @@ use orb_domain::ids::{CohortId, CountyId, InstrumentId, InstrumentVersionId, Org
 use orb_domain::people::GlobalRole;
 use orb_store::entities::{counties, instruments as instrument_rows, memberships, org_units, users};
 use orb_store::instruments::{self as instrument_store, VersionRecord};
-use orb_store::{cohorts, counties as county_store, org_units as unit_store, people, Session};
+use orb_store::{Session, cohorts, counties as county_store, org_units as unit_store, people};
 
-use crate::error::{store_error, IntoApi};
+use crate::error::{IntoApi, store_error};
 
 /// The request's loaders, sharing its session.
 #[derive(Clone)]
@@ -116,10 +116,7 @@ impl Loader<ChildrenOf> for Loaders {
     async fn load(&self, keys: &[ChildrenOf]) -> Result<HashMap<ChildrenOf, Self::Value>, Self::Error> {
         let ids: Vec<OrgUnitId> = keys.iter().map(|k| k.0).collect();
         let rows = unit_store::children_of(&self.session, &ids).await.api()?;
-        Ok(group(
-            keys,
-            rows.into_iter().filter_map(|u| Some((ChildrenOf(OrgUnitId(u.parent_id?)), u))),
-        ))
+        Ok(group(keys, rows.into_iter().filter_map(|u| Some((ChildrenOf(OrgUnitId(u.parent_id?)), u)))))
     }
 }
 
@@ -180,7 +177,10 @@ impl Loader<InstrumentVersionId> for Loaders {
     type Value = Arc<VersionRecord>;
     type Error = async_graphql::Error;
 
-    async fn load(&self, keys: &[InstrumentVersionId]) -> Result<HashMap<InstrumentVersionId, Self::Value>, Self::Error> {
+    async fn load(
+        &self,
+        keys: &[InstrumentVersionId],
+    ) -> Result<HashMap<InstrumentVersionId, Self::Value>, Self::Error> {
         let rows = instrument_store::versions_by_ids(&self.session, keys).await.api()?;
         Ok(rows.into_iter().map(|v| (v.id(), Arc::new(v))).collect())
     }

@@ -1,7 +1,7 @@
 //! Accounts, roles and memberships: who the caller is and who belongs where.
 
 use async_graphql::connection::{Connection, EmptyFields};
-use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, ID};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use orb_domain::error::Problems;
 use orb_domain::ids::{CountyId, MembershipId, UserId};
@@ -10,10 +10,10 @@ use orb_store::entities::{memberships, users};
 use orb_store::page::encode_cursor;
 use orb_store::people as people_store;
 
+use crate::connection::connection;
 use crate::context::{found, id, loader, off_executor, page, session, stored};
 use crate::counties::County;
-use crate::connection::connection;
-use crate::error::{coded, ApiResult, IntoApi};
+use crate::error::{ApiResult, IntoApi, coded};
 use crate::loaders::{GlobalRolesOf, MembershipsOf};
 
 /// A role inside one county.
@@ -201,13 +201,10 @@ impl PeopleMutation {
         };
         let password_hash = off_executor(move || password.hash()).await?;
         let change = session.change().await.api()?;
-        let user = people_store::create_user(
-            &change,
-            &operator,
-            people_store::NewUser { email, display_name, password_hash },
-        )
-        .await
-        .api()?;
+        let user =
+            people_store::create_user(&change, &operator, people_store::NewUser { email, display_name, password_hash })
+                .await
+                .api()?;
         change.commit().await.api()?;
         Ok(User(user))
     }
@@ -253,10 +250,9 @@ impl PeopleMutation {
         let manager = session.principal().as_membership_manager(county_id).api()?;
         let email = Email::parse("input.email", &input.email).api()?;
         let change = session.change().await.api()?;
-        let user_id = people_store::user_id_by_email(change.db(), &email)
-            .await
-            .api()?
-            .ok_or_else(|| crate::error::refusal(orb_domain::Error::invalid("input.email", "no account has this email")))?;
+        let user_id = people_store::user_id_by_email(change.db(), &email).await.api()?.ok_or_else(|| {
+            crate::error::refusal(orb_domain::Error::invalid("input.email", "no account has this email"))
+        })?;
         let membership = people_store::grant_membership(&change, &manager, user_id, input.role.into()).await.api()?;
         change.commit().await.api()?;
         Ok(Membership(membership))
@@ -292,7 +288,10 @@ impl PeopleMutation {
         let stored_hash = credentials.and_then(|c| c.password_hash);
         let verified = off_executor(move || people::verify_password(&current_password, stored_hash.as_deref())).await?;
         if !verified {
-            return Err(crate::error::refusal(orb_domain::Error::invalid("currentPassword", "is not your current password")));
+            return Err(crate::error::refusal(orb_domain::Error::invalid(
+                "currentPassword",
+                "is not your current password",
+            )));
         }
         let hash = off_executor(move || new_password.hash()).await?;
         let change = session.change().await.api()?;

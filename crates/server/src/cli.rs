@@ -5,11 +5,11 @@ use std::io::{IsTerminal, Read};
 use clap::{Parser, Subcommand};
 use orb_domain::access::Principal;
 use orb_domain::ids::{CountyId, UserId};
-use orb_domain::people::{display_name, AnyRole, Email, Password};
+use orb_domain::people::{AnyRole, Email, Password, display_name};
 use orb_store::{counties, people};
 
 use crate::config::Settings;
-use crate::startup::{prepare_store, Application, StartOptions};
+use crate::startup::{Application, StartOptions, prepare_store};
 use crate::{database, telemetry};
 
 /// orb: Organizational Readiness Building for California's child welfare counties.
@@ -91,8 +91,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Schema => Ok(()),
         Command::Migrate => {
             database::ensure_database(&settings.database_url).await?;
-            database::migrate(&settings.database_url).await
-                .map_err(Into::into)
+            database::migrate(&settings.database_url).await.map_err(Into::into)
         }
         Command::Serve { demo, no_migrate } => {
             let bind = settings.bind.clone();
@@ -154,7 +153,12 @@ pub async fn create_user(
     let operator = principal.as_operator()?;
     let hash = tokio::task::spawn_blocking(move || password.hash()).await?;
     let change = session.change().await?;
-    let user = people::create_user(&change, &operator, people::NewUser { email: email.clone(), display_name: display, password_hash: hash }).await?;
+    let user = people::create_user(
+        &change,
+        &operator,
+        people::NewUser { email: email.clone(), display_name: display, password_hash: hash },
+    )
+    .await?;
     let user_id = UserId(user.id);
     match (role, county_id) {
         (AnyRole::Global(global), _) => people::grant_global_role(&change, &operator, user_id, global).await?,

@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use figment::providers::{Env, Format, Toml};
 use figment::Figment;
+use figment::providers::{Env, Format, Toml};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -258,14 +258,9 @@ impl Settings {
     /// Whether tokens would be signed with the published development secret.
     pub fn uses_development_jwt_secret(&self) -> bool {
         let configured_secret = self.jwt.secret.as_ref().map(|s| s.expose_secret() == DEVELOPMENT_JWT_SECRET);
-        let key_secret = self
-            .jwt
-            .keys
-            .iter()
-            .filter_map(|k| k.secret.as_ref())
-            .any(|s| s.expose_secret() == DEVELOPMENT_JWT_SECRET);
-        key_secret
-            || configured_secret.unwrap_or(self.jwt.keys.is_empty() && self.jwt.algorithm == JwtAlgorithm::HS256)
+        let key_secret =
+            self.jwt.keys.iter().filter_map(|k| k.secret.as_ref()).any(|s| s.expose_secret() == DEVELOPMENT_JWT_SECRET);
+        key_secret || configured_secret.unwrap_or(self.jwt.keys.is_empty() && self.jwt.algorithm == JwtAlgorithm::HS256)
     }
 
     /// The effective log format.
@@ -318,8 +313,8 @@ mod tests {
 
 #[cfg(test)]
 mod example_file {
-    use figment::providers::{Format, Toml};
     use figment::Figment;
+    use figment::providers::{Format, Toml};
 
     use super::*;
 

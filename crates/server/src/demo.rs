@@ -7,10 +7,10 @@
 
 use orb_domain::county::{NewCounty, Region, SizeClass, UnitKind};
 use orb_domain::ids::{CohortId, CountyId, OrgUnitId};
-use orb_domain::people::{CountyRole, Email, GlobalRole, Password};
 use orb_domain::instrument::InstrumentDocument;
+use orb_domain::people::{CountyRole, Email, GlobalRole, Password};
 use orb_store::instruments::{self, OwnerFilter, VersionStatus};
-use orb_store::{cohorts, counties, org_units, people, PageRequest, Session, Store};
+use orb_store::{PageRequest, Session, Store, cohorts, counties, org_units, people};
 
 /// The domain every demo account's email ends in.
 pub const DEMO_DOMAIN: &str = "demo.orb";
@@ -28,18 +28,54 @@ struct DemoCounty {
 }
 
 const COUNTIES: &[DemoCounty] = &[
-    DemoCounty { slug: "calaveras", name: "Calaveras", region: Region::Central, size: SizeClass::Small, staff: Some(20) },
-    DemoCounty { slug: "stanislaus", name: "Stanislaus", region: Region::Central, size: SizeClass::Medium, staff: None },
+    DemoCounty {
+        slug: "calaveras",
+        name: "Calaveras",
+        region: Region::Central,
+        size: SizeClass::Small,
+        staff: Some(20),
+    },
+    DemoCounty {
+        slug: "stanislaus",
+        name: "Stanislaus",
+        region: Region::Central,
+        size: SizeClass::Medium,
+        staff: None,
+    },
     DemoCounty { slug: "kings", name: "Kings", region: Region::Central, size: SizeClass::Medium, staff: Some(81) },
     DemoCounty { slug: "alameda", name: "Alameda", region: Region::BayArea, size: SizeClass::Large, staff: None },
-    DemoCounty { slug: "los-angeles", name: "Los Angeles", region: Region::LosAngeles, size: SizeClass::VeryLarge, staff: None },
-    DemoCounty { slug: "santa-clara", name: "Santa Clara", region: Region::BayArea, size: SizeClass::Large, staff: None },
+    DemoCounty {
+        slug: "los-angeles",
+        name: "Los Angeles",
+        region: Region::LosAngeles,
+        size: SizeClass::VeryLarge,
+        staff: None,
+    },
+    DemoCounty {
+        slug: "santa-clara",
+        name: "Santa Clara",
+        region: Region::BayArea,
+        size: SizeClass::Large,
+        staff: None,
+    },
     DemoCounty { slug: "orange", name: "Orange", region: Region::Southern, size: SizeClass::Large, staff: None },
     DemoCounty { slug: "ventura", name: "Ventura", region: Region::Southern, size: SizeClass::Medium, staff: None },
     DemoCounty { slug: "shasta", name: "Shasta", region: Region::Northern, size: SizeClass::Medium, staff: Some(200) },
-    DemoCounty { slug: "san-francisco", name: "San Francisco", region: Region::BayArea, size: SizeClass::Large, staff: None },
+    DemoCounty {
+        slug: "san-francisco",
+        name: "San Francisco",
+        region: Region::BayArea,
+        size: SizeClass::Large,
+        staff: None,
+    },
     DemoCounty { slug: "sonoma", name: "Sonoma", region: Region::BayArea, size: SizeClass::Medium, staff: Some(100) },
-    DemoCounty { slug: "sacramento", name: "Sacramento", region: Region::Central, size: SizeClass::Large, staff: Some(802) },
+    DemoCounty {
+        slug: "sacramento",
+        name: "Sacramento",
+        region: Region::Central,
+        size: SizeClass::Large,
+        staff: Some(802),
+    },
 ];
 
 /// Testing county → buddy county, as the seed's profiles pair them.
@@ -129,10 +165,7 @@ async fn load_counties(store: &Store) -> anyhow::Result<Vec<(&'static str, Count
 }
 
 fn county(ids: &[(&'static str, CountyId)], slug: &str) -> anyhow::Result<CountyId> {
-    ids.iter()
-        .find(|(s, _)| *s == slug)
-        .map(|(_, id)| *id)
-        .ok_or_else(|| anyhow::anyhow!("demo county {slug} missing"))
+    ids.iter().find(|(s, _)| *s == slug).map(|(_, id)| *id).ok_or_else(|| anyhow::anyhow!("demo county {slug} missing"))
 }
 
 async fn load_units(session: &Session, ids: &[(&'static str, CountyId)]) -> anyhow::Result<()> {
@@ -155,7 +188,8 @@ async fn load_units(session: &Session, ids: &[(&'static str, CountyId)]) -> anyh
         };
         let lead = session.principal().as_lead_of(county_id)?;
         let change = session.change().await?;
-        org_units::create(&change, &lead, org_units::NewOrgUnit { name: (*name).into(), kind: *kind, parent_id }).await?;
+        org_units::create(&change, &lead, org_units::NewOrgUnit { name: (*name).into(), kind: *kind, parent_id })
+            .await?;
         change.commit().await?;
     }
     Ok(())
@@ -244,7 +278,9 @@ async fn load_cohort(session: &Session, ids: &[(&'static str, CountyId)]) -> any
     for (_, county_id) in ids {
         cohorts::add_county(&change, &faculty, cohort, *county_id).await?;
     }
-    if let Some(user) = people::user_id_by_email(change.db(), &Email::parse("email", &format!("faculty@{DEMO_DOMAIN}"))?).await? {
+    if let Some(user) =
+        people::user_id_by_email(change.db(), &Email::parse("email", &format!("faculty@{DEMO_DOMAIN}"))?).await?
+    {
         cohorts::add_faculty(&change, &faculty, cohort, user).await?;
     }
     change.commit().await?;

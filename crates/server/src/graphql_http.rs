@@ -7,9 +7,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::http::header::CONTENT_TYPE;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use actix_web::http::header::CONTENT_TYPE;
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use async_graphql::http::GraphiQLSource;
 use orb_graphql::OrbSchema;
 use orb_store::{Session, Store, StoreError};
@@ -61,26 +61,39 @@ pub async fn execute(service: web::Data<GraphqlService>, request: HttpRequest, b
     }
     let graphql_request: async_graphql::Request = match body.first() {
         Some(b'[') => {
-            return error_response(StatusCode::BAD_REQUEST, "BAD_REQUEST", "batched operations are not supported; send one per request");
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                "batched operations are not supported; send one per request",
+            );
         }
         _ => match serde_json::from_slice(&body) {
             Ok(parsed) => parsed,
             Err(_) => {
-                return error_response(StatusCode::BAD_REQUEST, "BAD_REQUEST", "the body is not a GraphQL request (expected {\"query\": …})");
+                return error_response(
+                    StatusCode::BAD_REQUEST,
+                    "BAD_REQUEST",
+                    "the body is not a GraphQL request (expected {\"query\": …})",
+                );
             }
         },
     };
     let caller = match caller_of(&request, &service.tokens) {
         Ok(caller) => caller,
-        Err(_) => return error_response(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", "the access token is invalid or expired"),
+        Err(_) => {
+            return error_response(
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHENTICATED",
+                "the access token is invalid or expired",
+            );
+        }
     };
-    let request_id = request
-        .extensions()
-        .get::<tracing_actix_web::RequestId>()
-        .map(|id| id.to_string());
+    let request_id = request.extensions().get::<tracing_actix_web::RequestId>().map(|id| id.to_string());
     let operation = graphql_request.operation_name.clone().unwrap_or_default();
     let span = tracing::info_span!("graphql", graphql.operation = %operation);
-    match tokio::time::timeout(service.timeout, run(&service, graphql_request, caller, request_id).instrument(span)).await {
+    match tokio::time::timeout(service.timeout, run(&service, graphql_request, caller, request_id).instrument(span))
+        .await
+    {
         Ok(response) => response,
         Err(_) => {
             tracing::warn!(graphql.operation = %operation, timeout_ms = service.timeout.as_millis() as u64, "request timed out");
@@ -98,7 +111,11 @@ async fn run(
     let session = match service.store.begin(caller, request_id).await {
         Ok(session) => Arc::new(session),
         Err(StoreError::Refused(orb_domain::Error::Unauthenticated)) => {
-            return error_response(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", "the account is disabled or no longer exists");
+            return error_response(
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHENTICATED",
+                "the account is disabled or no longer exists",
+            );
         }
         Err(err) => return store_failure(err),
     };

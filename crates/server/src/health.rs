@@ -1,7 +1,7 @@
 //! Probes for orchestrators: `/healthz` says the process is alive; `/readyz` says it can serve
 //! (PostgreSQL answers and every migration this build knows is applied).
 
-use actix_web::{web, HttpResponse};
+use actix_web::{HttpResponse, web};
 use orb_store::Store;
 use serde_json::json;
 

@@ -39,7 +39,11 @@ impl From<StoreError> for RestError {
             StoreError::Refused(other) => Self::new(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", other.to_string()),
             StoreError::Unavailable(cause) => {
                 tracing::error!(error = %cause, "database unavailable");
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE", "the service is temporarily unavailable")
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "SERVICE_UNAVAILABLE",
+                    "the service is temporarily unavailable",
+                )
             }
             StoreError::Timeout(cause) => {
                 tracing::warn!(error = %cause, "statement cancelled by statement_timeout");

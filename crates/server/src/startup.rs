@@ -8,7 +8,7 @@ use actix_cors::Cors;
 use actix_web::dev::{Server, Service};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::DefaultHeaders;
-use actix_web::{web, App, HttpMessage, HttpServer};
+use actix_web::{App, HttpMessage, HttpServer, web};
 use orb_store::Store;
 use tracing_actix_web::{RequestId, TracingLogger};
 

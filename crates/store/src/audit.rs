@@ -44,15 +44,18 @@ pub async fn record(change: &Change, entry: AuditEntry) -> StoreResult<()> {
 
 /// The newest entries first, optionally for one county. What is visible is decided by
 /// row-level security (operators: all; leads: their county's), checked by the caller first.
-pub async fn list(session: &Session, county: Option<CountyId>, page: &PageRequest) -> StoreResult<Page<audit_log::Model>> {
+pub async fn list(
+    session: &Session,
+    county: Option<CountyId>,
+    page: &PageRequest,
+) -> StoreResult<Page<audit_log::Model>> {
     let mut query = audit_log::Entity::find().order_by_desc(audit_log::Column::Id);
     if let Some(county) = county {
         query = query.filter(audit_log::Column::CountyId.eq(county.0));
     }
     if let Some(after) = &page.after {
-        let after: i64 = after
-            .parse()
-            .map_err(|_| orb_domain::Error::invalid("after", "is not a cursor this list gave out"))?;
+        let after: i64 =
+            after.parse().map_err(|_| orb_domain::Error::invalid("after", "is not a cursor this list gave out"))?;
         query = query.filter(audit_log::Column::Id.lt(after));
     }
     let rows = query.limit(page.limit()).all(session.db()).await?;

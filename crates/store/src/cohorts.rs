@@ -2,10 +2,10 @@
 //! inside them. Readable by every signed-in user; managed by faculty.
 
 use chrono::NaiveDate;
+use orb_domain::Error as Refusal;
 use orb_domain::access::Faculty;
 use orb_domain::county::check_pairing;
 use orb_domain::ids::{CohortId, CountyId, PairingId, UserId};
-use orb_domain::Error as Refusal;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::audit::{self, AuditEntry};
 use crate::entities::{buddy_pairings, cohort_counties, cohort_faculty, cohorts};
-use crate::error::{conflict_on, sqlstate, StoreError, StoreResult};
+use crate::error::{StoreError, StoreResult, conflict_on, sqlstate};
 use crate::page::{Page, PageRequest};
 use crate::session::{Change, Session};
 
@@ -31,10 +31,7 @@ pub async fn list(session: &Session, page: &PageRequest) -> StoreResult<Page<coh
 /// Cohorts by id, for batched loading.
 pub async fn by_ids(session: &Session, ids: &[CohortId]) -> StoreResult<Vec<cohorts::Model>> {
     session.principal().as_signed_in()?;
-    Ok(cohorts::Entity::find()
-        .filter(cohorts::Column::Id.is_in(ids.iter().map(|id| id.0)))
-        .all(session.db())
-        .await?)
+    Ok(cohorts::Entity::find().filter(cohorts::Column::Id.is_in(ids.iter().map(|id| id.0))).all(session.db()).await?)
 }
 
 /// County memberships of cohorts, for batched loading.
@@ -176,7 +173,11 @@ pub struct PairingFilter {
 }
 
 /// Pairings, oldest first.
-pub async fn pairings(session: &Session, filter: &PairingFilter, page: &PageRequest) -> StoreResult<Page<buddy_pairings::Model>> {
+pub async fn pairings(
+    session: &Session,
+    filter: &PairingFilter,
+    page: &PageRequest,
+) -> StoreResult<Page<buddy_pairings::Model>> {
     session.principal().as_signed_in()?;
     let mut query = buddy_pairings::Entity::find().order_by_asc(buddy_pairings::Column::Id);
     if let Some(cohort) = filter.cohort {
@@ -228,10 +229,9 @@ pub async fn create_pairing(
     .insert(change.db())
     .await
     .map_err(|err| match sqlstate(&err).as_deref() {
-        Some("23503") => StoreError::Refused(Refusal::invalid(
-            "input",
-            "both counties must belong to the cohort (add them first)",
-        )),
+        Some("23503") => {
+            StoreError::Refused(Refusal::invalid("input", "both counties must belong to the cohort (add them first)"))
+        }
         Some("23505") => StoreError::Refused(Refusal::conflict("these counties are already paired in this cohort")),
         _ => StoreError::from(err),
     })?;
@@ -251,10 +251,8 @@ pub async fn create_pairing(
 
 /// Ends a pairing: from the next request on, neither side reads the other's data.
 pub async fn end_pairing(change: &Change, _faculty: &Faculty, id: PairingId) -> StoreResult<buddy_pairings::Model> {
-    let pairing = buddy_pairings::Entity::find_by_id(id.0)
-        .one(change.db())
-        .await?
-        .ok_or(Refusal::NotFound("buddy pairing"))?;
+    let pairing =
+        buddy_pairings::Entity::find_by_id(id.0).one(change.db()).await?.ok_or(Refusal::NotFound("buddy pairing"))?;
     if pairing.status == "ended" {
         return Err(Refusal::conflict_on("id", "the pairing has already ended").into());
     }
@@ -277,7 +275,8 @@ async fn record(
     subject_id: String,
     details: serde_json::Value,
 ) -> StoreResult<()> {
-    audit::record(change, AuditEntry { action, county_id: county, subject_type, subject_id: Some(subject_id), details }).await
+    audit::record(change, AuditEntry { action, county_id: county, subject_type, subject_id: Some(subject_id), details })
+        .await
 }
 
 fn missing_reference(err: sea_orm::DbErr) -> StoreError {

@@ -1,15 +1,15 @@
 //! Counties: the tenants. Their public facts are readable by every signed-in user.
 
+use orb_domain::Error as Refusal;
 use orb_domain::access::Operator;
 use orb_domain::county::{NewCounty, Region, SizeClass};
 use orb_domain::ids::CountyId;
-use orb_domain::Error as Refusal;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::json;
 
 use crate::audit::{self, AuditEntry};
 use crate::entities::counties;
-use crate::error::{conflict_on, StoreResult};
+use crate::error::{StoreResult, conflict_on};
 use crate::page::{Page, PageRequest};
 use crate::session::{Change, Session};
 
@@ -27,19 +27,13 @@ pub async fn list(session: &Session, page: &PageRequest) -> StoreResult<Page<cou
 /// The county with this slug.
 pub async fn by_slug(session: &Session, slug: &str) -> StoreResult<Option<counties::Model>> {
     session.principal().as_signed_in()?;
-    Ok(counties::Entity::find()
-        .filter(counties::Column::Slug.eq(slug))
-        .one(session.db())
-        .await?)
+    Ok(counties::Entity::find().filter(counties::Column::Slug.eq(slug)).one(session.db()).await?)
 }
 
 /// Counties by id, for batched loading.
 pub async fn by_ids(session: &Session, ids: &[CountyId]) -> StoreResult<Vec<counties::Model>> {
     session.principal().as_signed_in()?;
-    Ok(counties::Entity::find()
-        .filter(counties::Column::Id.is_in(ids.iter().map(|id| id.0)))
-        .all(session.db())
-        .await?)
+    Ok(counties::Entity::find().filter(counties::Column::Id.is_in(ids.iter().map(|id| id.0))).all(session.db()).await?)
 }
 
 /// Registers a county.
@@ -85,11 +79,13 @@ pub struct CountyPatch {
 }
 
 /// Edits a county's public facts.
-pub async fn update(change: &Change, _operator: &Operator, id: CountyId, patch: CountyPatch) -> StoreResult<counties::Model> {
-    let existing = counties::Entity::find_by_id(id.0)
-        .one(change.db())
-        .await?
-        .ok_or(Refusal::NotFound("county"))?;
+pub async fn update(
+    change: &Change,
+    _operator: &Operator,
+    id: CountyId,
+    patch: CountyPatch,
+) -> StoreResult<counties::Model> {
+    let existing = counties::Entity::find_by_id(id.0).one(change.db()).await?.ok_or(Refusal::NotFound("county"))?;
     let mut model: counties::ActiveModel = existing.into();
     if let Some(name) = &patch.name {
         model.name = Set(name.clone());

@@ -38,7 +38,9 @@ impl From<DbErr> for StoreError {
                 // object_not_in_prerequisite_state: a database guard refused to change a record
                 // that is no longer editable (a published instrument version).
                 Some("55000") => Self::Refused(Refusal::conflict(
-                    database_error(&err).map(|e| e.message().to_owned()).unwrap_or_else(|| "the record can no longer change".into()),
+                    database_error(&err)
+                        .map(|e| e.message().to_owned())
+                        .unwrap_or_else(|| "the record can no longer change".into()),
                 )),
                 // admin_shutdown, cannot_connect_now, connection failures.
                 Some("57P01" | "57P02" | "57P03" | "08000" | "08003" | "08006" | "08001" | "08004") => {

@@ -4,13 +4,13 @@
 //! version is refused any change here and, behind that, by a database trigger.
 
 use chrono::Utc;
+use orb_domain::Error as Refusal;
 use orb_domain::access::InstrumentAuthor;
 use orb_domain::ids::{CountyId, InstrumentId, InstrumentVersionId};
-use orb_domain::instrument::document::DerivedFrom;
-use orb_domain::instrument::merge::{merge_upstream, Merge};
-use orb_domain::instrument::validate::{check_publishable, check_well_formed, is_instrument_key, Ownership};
 use orb_domain::instrument::InstrumentDocument;
-use orb_domain::Error as Refusal;
+use orb_domain::instrument::document::DerivedFrom;
+use orb_domain::instrument::merge::{Merge, merge_upstream};
+use orb_domain::instrument::validate::{Ownership, check_publishable, check_well_formed, is_instrument_key};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
@@ -18,7 +18,7 @@ use serde_json::json;
 
 use crate::audit::{self, AuditEntry};
 use crate::entities::{counties, instrument_versions, instruments};
-use crate::error::{conflict_on, sqlstate, StoreError, StoreResult};
+use crate::error::{StoreError, StoreResult, conflict_on, sqlstate};
 use crate::session::{Change, Session};
 
 /// Where a version is in its life.
@@ -146,9 +146,7 @@ pub async fn version(session: &Session, id: InstrumentVersionId) -> StoreResult<
 fn readable(session: &Session, rows: Vec<instrument_versions::Model>) -> StoreResult<Vec<VersionRecord>> {
     rows.into_iter()
         .filter(|row| {
-            session
-                .principal()
-                .may_read_instrument_version(row.county_id.map(CountyId), row.status == "draft")
+            session.principal().may_read_instrument_version(row.county_id.map(CountyId), row.status == "draft")
         })
         .map(parse)
         .collect()
@@ -219,9 +217,9 @@ async fn insert_version(
     .insert(change.db())
     .await
     .map_err(|err| match sqlstate(&err).as_deref() {
-        Some("23505") => StoreError::Refused(Refusal::conflict(
-            "the instrument already has a draft; publish or delete it first",
-        )),
+        Some("23505") => {
+            StoreError::Refused(Refusal::conflict("the instrument already has a draft; publish or delete it first"))
+        }
         _ => StoreError::from(err),
     })?;
     Ok(VersionRecord { model, document })
@@ -314,11 +312,7 @@ async fn lock_draft(change: &Change, author: &InstrumentAuthor, id: InstrumentVe
 }
 
 fn require_owner(author: &InstrumentAuthor, owner: Option<CountyId>) -> StoreResult<()> {
-    if author.owner() == owner {
-        Ok(())
-    } else {
-        Err(Refusal::NotFound("instrument version").into())
-    }
+    if author.owner() == owner { Ok(()) } else { Err(Refusal::NotFound("instrument version").into()) }
 }
 
 /// Applies `edit` to a draft and saves it if the result is well-formed.
@@ -367,7 +361,11 @@ async fn save(change: &Change, record: VersionRecord, action: &'static str) -> S
 }
 
 /// Publishes a draft once every publishing rule holds; from then on it never changes.
-pub async fn publish(change: &Change, author: &InstrumentAuthor, id: InstrumentVersionId) -> StoreResult<VersionRecord> {
+pub async fn publish(
+    change: &Change,
+    author: &InstrumentAuthor,
+    id: InstrumentVersionId,
+) -> StoreResult<VersionRecord> {
     let record = lock_draft(change, author, id).await?;
     check_publishable(&record.document, ownership(author.owner()))?;
     let mut model: instrument_versions::ActiveModel = record.model.clone().into();
@@ -388,7 +386,9 @@ pub async fn retire(change: &Change, author: &InstrumentAuthor, id: InstrumentVe
         .ok_or(Refusal::NotFound("instrument version"))?;
     require_owner(author, row.county_id.map(CountyId))?;
     if row.status != "published" {
-        return Err(Refusal::conflict(format!("only a published version can be retired; this one is {}", row.status)).into());
+        return Err(
+            Refusal::conflict(format!("only a published version can be retired; this one is {}", row.status)).into()
+        );
     }
     let mut model: instrument_versions::ActiveModel = row.into();
     model.status = Set("retired".into());
@@ -468,7 +468,10 @@ pub async fn find_by_reference(session: &Session, reference: &DerivedFrom) -> St
 
 /// The newest published version of the instrument a version was adapted from, if newer than
 /// the one it was adapted from: what changed upstream since.
-pub async fn newer_upstream(session: &Session, record: &VersionRecord) -> StoreResult<Option<(VersionRecord, VersionRecord)>> {
+pub async fn newer_upstream(
+    session: &Session,
+    record: &VersionRecord,
+) -> StoreResult<Option<(VersionRecord, VersionRecord)>> {
     let Some(base_id) = record.model.derived_from_id else { return Ok(None) };
     let Some(base) = version(session, InstrumentVersionId(base_id)).await? else { return Ok(None) };
     let latest = instrument_versions::Entity::find()
@@ -510,7 +513,12 @@ pub async fn adopt_upstream(
     Ok((record, merge))
 }
 
-async fn record_change(change: &Change, action: &'static str, record: &VersionRecord, mut details: serde_json::Value) -> StoreResult<()> {
+async fn record_change(
+    change: &Change,
+    action: &'static str,
+    record: &VersionRecord,
+    mut details: serde_json::Value,
+) -> StoreResult<()> {
     if let Some(map) = details.as_object_mut() {
         map.insert("number".into(), json!(record.model.number));
         map.insert("instrumentId".into(), json!(record.model.instrument_id));

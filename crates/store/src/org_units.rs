@@ -1,20 +1,20 @@
 //! Org units: the hierarchy inside one county. Every query starts from a capability that names
 //! the county, and row-level security repeats the wall underneath.
 
-use orb_domain::access::{CountyReader, LeadOf};
-use orb_domain::county::{check_unit_move, UnitKind};
-use orb_domain::ids::{CountyId, OrgUnitId};
 use orb_domain::Error as Refusal;
+use orb_domain::access::{CountyReader, LeadOf};
+use orb_domain::county::{UnitKind, check_unit_move};
+use orb_domain::ids::{CountyId, OrgUnitId};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
-    QueryOrder, Statement, Value,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
+    Statement, Value,
 };
 use serde_json::json;
 
 use crate::audit::{self, AuditEntry};
 use crate::entities::org_units;
-use crate::error::{sqlstate, StoreError, StoreResult};
-use crate::page::{encode_cursor, Page, PageRequest};
+use crate::error::{StoreError, StoreResult, sqlstate};
+use crate::page::{Page, PageRequest, encode_cursor};
 use crate::session::{Change, Session};
 
 /// The cursor of a unit in a county's list (ordered by name, then id).
@@ -24,9 +24,8 @@ pub fn cursor(unit: &org_units::Model) -> String {
 
 /// A county's units, ordered by name.
 pub async fn list(session: &Session, reader: &CountyReader, page: &PageRequest) -> StoreResult<Page<org_units::Model>> {
-    let mut sql = String::from(
-        "SELECT county_id, id, parent_id, name, kind, created_at FROM org_units WHERE county_id = $1",
-    );
+    let mut sql =
+        String::from("SELECT county_id, id, parent_id, name, kind, created_at FROM org_units WHERE county_id = $1");
     let mut values: Vec<Value> = vec![reader.county_id().0.into()];
     if let Some(after) = &page.after {
         let (name, id) = after
@@ -47,10 +46,7 @@ pub async fn list(session: &Session, reader: &CountyReader, page: &PageRequest) 
 
 /// One unit, if the caller may see it. Units of other counties are simply not found.
 pub async fn by_id(session: &Session, id: OrgUnitId) -> StoreResult<Option<org_units::Model>> {
-    let unit = org_units::Entity::find()
-        .filter(org_units::Column::Id.eq(id.0))
-        .one(session.db())
-        .await?;
+    let unit = org_units::Entity::find().filter(org_units::Column::Id.eq(id.0)).one(session.db()).await?;
     Ok(unit.filter(|u| session.principal().as_reader_of(CountyId(u.county_id)).is_ok()))
 }
 
@@ -60,10 +56,7 @@ pub async fn by_ids(session: &Session, ids: &[OrgUnitId]) -> StoreResult<Vec<org
         .filter(org_units::Column::Id.is_in(ids.iter().map(|id| id.0)))
         .all(session.db())
         .await?;
-    Ok(rows
-        .into_iter()
-        .filter(|u| session.principal().as_reader_of(CountyId(u.county_id)).is_ok())
-        .collect())
+    Ok(rows.into_iter().filter(|u| session.principal().as_reader_of(CountyId(u.county_id)).is_ok()).collect())
 }
 
 /// Direct children of units, for batched loading.
@@ -73,14 +66,15 @@ pub async fn children_of(session: &Session, parents: &[OrgUnitId]) -> StoreResul
         .order_by_asc(org_units::Column::Name)
         .all(session.db())
         .await?;
-    Ok(rows
-        .into_iter()
-        .filter(|u| session.principal().as_reader_of(CountyId(u.county_id)).is_ok())
-        .collect())
+    Ok(rows.into_iter().filter(|u| session.principal().as_reader_of(CountyId(u.county_id)).is_ok()).collect())
 }
 
 /// Ancestors of a unit, nearest first.
-pub async fn ancestors(db: &impl ConnectionTrait, county: CountyId, unit: OrgUnitId) -> StoreResult<Vec<org_units::Model>> {
+pub async fn ancestors(
+    db: &impl ConnectionTrait,
+    county: CountyId,
+    unit: OrgUnitId,
+) -> StoreResult<Vec<org_units::Model>> {
     Ok(org_units::Entity::find()
         .from_raw_sql(Statement::from_sql_and_values(
             DbBackend::Postgres,
@@ -156,7 +150,12 @@ pub struct OrgUnitPatch {
 }
 
 /// Renames, re-kinds or moves a unit of the lead's county.
-pub async fn update(change: &Change, lead: &LeadOf, id: OrgUnitId, patch: OrgUnitPatch) -> StoreResult<org_units::Model> {
+pub async fn update(
+    change: &Change,
+    lead: &LeadOf,
+    id: OrgUnitId,
+    patch: OrgUnitPatch,
+) -> StoreResult<org_units::Model> {
     let county = lead.county_id();
     let existing = require_unit(change, county, id).await?;
     if let Some(Some(parent)) = patch.parent_id {
@@ -201,7 +200,10 @@ pub async fn delete(change: &Change, lead: &LeadOf, id: OrgUnitId) -> StoreResul
         .await
         .map_err(|err| {
             if sqlstate(&err).as_deref() == Some("23503") {
-                StoreError::Refused(Refusal::conflict_on("id", "the unit still has units under it; move or remove them first"))
+                StoreError::Refused(Refusal::conflict_on(
+                    "id",
+                    "the unit still has units under it; move or remove them first",
+                ))
             } else {
                 StoreError::from(err)
             }

@@ -2,8 +2,8 @@
 //! of the last row a caller saw; the next page starts after it (keyset pagination, stable under
 //! inserts).
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use orb_domain::Error;
 
 /// Rows per page when the caller does not say.

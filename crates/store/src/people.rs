@@ -1,18 +1,18 @@
 //! Accounts, global roles and county memberships.
 
+use orb_domain::Error as Refusal;
 use orb_domain::access::{MembershipManager, Operator};
 use orb_domain::ids::{CountyId, MembershipId, UserId};
 use orb_domain::people::{CountyRole, Email, GlobalRole};
-use orb_domain::Error as Refusal;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Statement, Value,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Statement, Value,
 };
 use serde_json::json;
 
 use crate::audit::{self, AuditEntry};
 use crate::entities::{memberships, user_global_roles, users};
-use crate::error::{conflict_on, sqlstate, StoreError, StoreResult};
+use crate::error::{StoreError, StoreResult, conflict_on, sqlstate};
 use crate::page::{Page, PageRequest};
 use crate::session::{Change, Session};
 
@@ -41,10 +41,7 @@ pub async fn list_users(
 
 /// Accounts by id that the caller may see, for batched loading.
 pub async fn users_by_ids(db: &impl ConnectionTrait, ids: &[UserId]) -> StoreResult<Vec<users::Model>> {
-    Ok(users::Entity::find()
-        .filter(users::Column::Id.is_in(ids.iter().map(|id| id.0)))
-        .all(db)
-        .await?)
+    Ok(users::Entity::find().filter(users::Column::Id.is_in(ids.iter().map(|id| id.0))).all(db).await?)
 }
 
 /// The id of the account with this email, without being able to list accounts.
@@ -80,12 +77,7 @@ pub async fn create_user(change: &Change, _operator: &Operator, new: NewUser) ->
         .execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
             "INSERT INTO users (id, email, display_name, password_hash) VALUES ($1, $2, $3, $4)",
-            [
-                Value::from(id.0),
-                new.email.as_str().into(),
-                new.display_name.clone().into(),
-                new.password_hash.into(),
-            ],
+            [Value::from(id.0), new.email.as_str().into(), new.display_name.clone().into(), new.password_hash.into()],
         ))
         .await
         .map_err(conflict_on("input.email", "an account with this email already exists"))?;
@@ -100,14 +92,16 @@ pub async fn create_user(change: &Change, _operator: &Operator, new: NewUser) ->
         },
     )
     .await?;
-    users::Entity::find_by_id(id.0)
-        .one(change.db())
-        .await?
-        .ok_or_else(|| Refusal::NotFound("user").into())
+    users::Entity::find_by_id(id.0).one(change.db()).await?.ok_or_else(|| Refusal::NotFound("user").into())
 }
 
 /// Disables or re-enables an account; a disabled account is refused on its next request.
-pub async fn set_disabled(change: &Change, operator: &Operator, id: UserId, disabled: bool) -> StoreResult<users::Model> {
+pub async fn set_disabled(
+    change: &Change,
+    operator: &Operator,
+    id: UserId,
+    disabled: bool,
+) -> StoreResult<users::Model> {
     if disabled && operator.user_id() == Some(id) {
         return Err(Refusal::invalid("userId", "an operator cannot disable their own account").into());
     }
@@ -163,14 +157,16 @@ pub async fn global_roles_of(db: &impl ConnectionTrait, ids: &[UserId]) -> Store
         .order_by_asc(user_global_roles::Column::Role)
         .all(db)
         .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|r| Some((UserId(r.user_id), GlobalRole::from_stored(&r.role)?)))
-        .collect())
+    Ok(rows.into_iter().filter_map(|r| Some((UserId(r.user_id), GlobalRole::from_stored(&r.role)?))).collect())
 }
 
 /// Grants a global role; granting one already held changes nothing.
-pub async fn grant_global_role(change: &Change, _operator: &Operator, user: UserId, role: GlobalRole) -> StoreResult<()> {
+pub async fn grant_global_role(
+    change: &Change,
+    _operator: &Operator,
+    user: UserId,
+    role: GlobalRole,
+) -> StoreResult<()> {
     require_user(change, user).await?;
     let inserted = user_global_roles::Entity::insert(user_global_roles::ActiveModel {
         user_id: Set(user.0),
@@ -198,7 +194,12 @@ pub async fn grant_global_role(change: &Change, _operator: &Operator, user: User
 
 /// Revokes a global role. An operator cannot revoke their own `admin` role, so there is always
 /// someone left to run the service.
-pub async fn revoke_global_role(change: &Change, operator: &Operator, user: UserId, role: GlobalRole) -> StoreResult<()> {
+pub async fn revoke_global_role(
+    change: &Change,
+    operator: &Operator,
+    user: UserId,
+    role: GlobalRole,
+) -> StoreResult<()> {
     if role == GlobalRole::Admin && operator.user_id() == Some(user) {
         return Err(Refusal::invalid("userId", "an operator cannot revoke their own admin role").into());
     }
@@ -226,10 +227,7 @@ pub async fn revoke_global_role(change: &Change, operator: &Operator, user: User
 }
 
 async fn require_user(change: &Change, user: UserId) -> StoreResult<users::Model> {
-    users::Entity::find_by_id(user.0)
-        .one(change.db())
-        .await?
-        .ok_or_else(|| Refusal::NotFound("user").into())
+    users::Entity::find_by_id(user.0).one(change.db()).await?.ok_or_else(|| Refusal::NotFound("user").into())
 }
 
 /// Memberships of users, for batched loading (visible: one's own, a lead's county's, all for operators).
@@ -296,7 +294,9 @@ pub async fn grant_membership(
         .await
         .map_err(|err| match sqlstate(&err).as_deref() {
             Some("23503") => StoreError::Refused(Refusal::NotFound("user")),
-            Some("23505") => StoreError::Refused(Refusal::conflict_on("input.email", "already a member of this county")),
+            Some("23505") => {
+                StoreError::Refused(Refusal::conflict_on("input.email", "already a member of this county"))
+            }
             _ => StoreError::from(err),
         })?,
     };
@@ -316,10 +316,7 @@ pub async fn grant_membership(
 
 /// The membership with this id, if visible to the caller.
 pub async fn membership_by_id(db: &impl ConnectionTrait, id: MembershipId) -> StoreResult<Option<memberships::Model>> {
-    Ok(memberships::Entity::find()
-        .filter(memberships::Column::Id.eq(id.0))
-        .one(db)
-        .await?)
+    Ok(memberships::Entity::find().filter(memberships::Column::Id.eq(id.0)).one(db).await?)
 }
 
 /// Removes a membership of the manager's county. Takes effect on the member's next request.

@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
+use orb_domain::Error as Refusal;
 use orb_domain::access::{CountyMembership, Principal, RespondentScope};
 use orb_domain::ids::{CountyId, UserId};
 use orb_domain::people::{CountyRole, GlobalRole};
-use orb_domain::Error as Refusal;
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, Statement,
     TransactionTrait, Value,
@@ -138,18 +138,16 @@ async fn load_principal(tx: &DatabaseTransaction, user: UserId) -> StoreResult<P
     if row.try_get::<Option<bool>>("", "active")? != Some(true) {
         return Err(Refusal::Unauthenticated.into());
     }
-    let global_roles = split(&row.try_get::<String>("", "global_roles")?)
-        .filter_map(GlobalRole::from_stored)
-        .collect::<Vec<_>>();
+    let global_roles =
+        split(&row.try_get::<String>("", "global_roles")?).filter_map(GlobalRole::from_stored).collect::<Vec<_>>();
     let memberships = split(&row.try_get::<String>("", "memberships")?)
         .filter_map(|entry| {
             let (county, role) = entry.split_once(':')?;
             Some(CountyMembership { county_id: county.parse().ok()?, role: CountyRole::from_stored(role)? })
         })
         .collect();
-    let partners = split(&row.try_get::<String>("", "partners")?)
-        .filter_map(|id| id.parse().ok())
-        .collect::<Vec<CountyId>>();
+    let partners =
+        split(&row.try_get::<String>("", "partners")?).filter_map(|id| id.parse().ok()).collect::<Vec<CountyId>>();
     Ok(Principal::user(user, global_roles, memberships, partners))
 }
 
@@ -204,11 +202,7 @@ impl Session {
 
     /// Starts one change (a savepoint): commit it for the change to stand; dropping it undoes it.
     pub async fn change(&self) -> StoreResult<Change> {
-        Ok(Change {
-            tx: self.tx.begin().await?,
-            actor: self.principal.user_id(),
-            request_id: self.request_id.clone(),
-        })
+        Ok(Change { tx: self.tx.begin().await?, actor: self.principal.user_id(), request_id: self.request_id.clone() })
     }
 
     /// Commits the request. Only after this returns may the response acknowledge a write.

@@ -3,7 +3,7 @@
 //! making it optional keep it, so results stay comparable. Only the state sets concepts.
 
 use super::document::{Choice, Domain, InstrumentDocument, Item, ItemKind, ResponseScale, Text};
-use super::validate::{check_well_formed, Ownership};
+use super::validate::{Ownership, check_well_formed};
 use crate::error::Error;
 
 /// Sets or removes translations: each language given replaces that language's text; an empty
@@ -104,7 +104,12 @@ pub fn remove_scale(doc: &mut InstrumentDocument, code: &str) -> Result<(), Erro
 
 /// Adds an item at `position` among all items (end by default). A county's new item is local:
 /// it has no concept and no origin.
-pub fn add_item(doc: &mut InstrumentDocument, mut item: Item, position: Option<usize>, ownership: Ownership) -> Result<(), Error> {
+pub fn add_item(
+    doc: &mut InstrumentDocument,
+    mut item: Item,
+    position: Option<usize>,
+    ownership: Ownership,
+) -> Result<(), Error> {
     if doc.item(&item.code).is_some() {
         return Err(Error::conflict_on("input.code", "another item has this code"));
     }
@@ -145,14 +150,24 @@ pub struct ItemPatch {
 }
 
 /// Edits an item in place.
-pub fn update_item(doc: &mut InstrumentDocument, code: &str, patch: &ItemPatch, ownership: Ownership) -> Result<(), Error> {
+pub fn update_item(
+    doc: &mut InstrumentDocument,
+    code: &str,
+    patch: &ItemPatch,
+    ownership: Ownership,
+) -> Result<(), Error> {
     if patch.concept.is_some() && ownership == Ownership::County {
-        return Err(Error::invalid("input.concept", "concepts link to the state's items and cannot be changed by a county"));
+        return Err(Error::invalid(
+            "input.concept",
+            "concepts link to the state's items and cannot be changed by a county",
+        ));
     }
     if let Some(new_code) = &patch.code
-        && new_code != code && doc.item(new_code).is_some() {
-            return Err(Error::conflict_on("input.code", "another item has this code"));
-        }
+        && new_code != code
+        && doc.item(new_code).is_some()
+    {
+        return Err(Error::conflict_on("input.code", "another item has this code"));
+    }
     let item = doc.items.iter_mut().find(|i| i.code == code).ok_or(Error::NotFound("item"))?;
     if let Some(new_code) = &patch.code {
         item.code = new_code.clone();
@@ -201,7 +216,12 @@ pub fn remove_item(doc: &mut InstrumentDocument, code: &str) -> Result<(), Error
 }
 
 /// Moves an item to another domain and/or place; `position` counts among that domain's items.
-pub fn move_item(doc: &mut InstrumentDocument, code: &str, domain: Option<&str>, position: Option<usize>) -> Result<(), Error> {
+pub fn move_item(
+    doc: &mut InstrumentDocument,
+    code: &str,
+    domain: Option<&str>,
+    position: Option<usize>,
+) -> Result<(), Error> {
     let from = doc.items.iter().position(|i| i.code == code).ok_or(Error::NotFound("item"))?;
     let mut item = doc.items.remove(from);
     if let Some(domain) = domain {

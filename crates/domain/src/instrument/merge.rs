@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use super::diff::{answer_values, ChangeKind, ItemChange};
+use super::diff::{ChangeKind, ItemChange, answer_values};
 use super::document::{DerivedFrom, InstrumentDocument, Item};
 
 /// Why an item needs the lead's decision.
@@ -122,9 +122,10 @@ pub fn merge_upstream(
             added.code = free_code(&draft, &added.code);
         }
         if draft.domain(&added.domain).is_none()
-            && let Some(domain) = upstream.domain(&added.domain) {
-                draft.domains.push(domain.clone());
-            }
+            && let Some(domain) = upstream.domain(&added.domain)
+        {
+            draft.domains.push(domain.clone());
+        }
         if let Some(scale) = upstream.scale_of(up) {
             let code = adopt_scale(&mut draft, scale);
             added.scale = Some(code);
@@ -169,7 +170,9 @@ fn take_answer_format(draft: &mut InstrumentDocument, item: &mut Item, upstream:
 
 /// Brings an upstream scale into the draft, reusing an identical one, renaming on a clash.
 fn adopt_scale(draft: &mut InstrumentDocument, scale: &super::document::ResponseScale) -> String {
-    if let Some(same) = draft.scales.iter().find(|s| s.values() == scale.values() && s.neutral_midpoint == scale.neutral_midpoint && s.options == scale.options) {
+    if let Some(same) = draft.scales.iter().find(|s| {
+        s.values() == scale.values() && s.neutral_midpoint == scale.neutral_midpoint && s.options == scale.options
+    }) {
         return same.code.clone();
     }
     let mut adopted = scale.clone();

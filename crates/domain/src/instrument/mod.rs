@@ -9,7 +9,7 @@ pub mod edit;
 pub mod merge;
 pub mod validate;
 
-pub use document::{InstrumentDocument, Item, ItemKind, ResponseScale, Text, FORMAT};
+pub use document::{FORMAT, InstrumentDocument, Item, ItemKind, ResponseScale, Text};
 
 #[cfg(test)]
 mod tests;

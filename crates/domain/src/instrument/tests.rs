@@ -1,10 +1,10 @@
 //! Instrument rules on small documents.
 
-use super::diff::{diff, ChangeKind};
+use super::diff::{ChangeKind, diff};
 use super::document::*;
 use super::edit::{self, ItemPatch};
-use super::merge::{merge_upstream, ConflictKind};
-use super::validate::{check_publishable, Ownership};
+use super::merge::{ConflictKind, merge_upstream};
+use super::validate::{Ownership, check_publishable};
 use crate::error::Error;
 
 fn text(en: &str, es: &str) -> Text {
@@ -15,7 +15,9 @@ fn agree(points: i32, neutral: bool) -> ResponseScale {
     ResponseScale {
         code: format!("AGREE{points}"),
         neutral_midpoint: neutral,
-        options: (1..=points).map(|v| ScaleOption { value: v, label: text(&format!("{v}"), &format!("{v}")) }).collect(),
+        options: (1..=points)
+            .map(|v| ScaleOption { value: v, label: text(&format!("{v}"), &format!("{v}")) })
+            .collect(),
     }
 }
 
@@ -73,9 +75,20 @@ fn publishing_reports_every_problem_with_its_path() {
     doc.items[1].scale = Some("NOPE".into());
     doc.items[2].concept = doc.items[3].concept.clone();
     doc.items[4].concept = None;
-    doc.items.push(Item { kind: ItemKind::SingleChoice, scale: None, options: vec![], ..likert("CH1", "LEAD", "orb.x") });
+    doc.items.push(Item {
+        kind: ItemKind::SingleChoice,
+        scale: None,
+        options: vec![],
+        ..likert("CH1", "LEAD", "orb.x")
+    });
     let problems = fields(check_publishable(&doc, Ownership::State).expect_err("refused"));
-    for expected in ["items[FIT1].prompt.es", "items[FIT2].scale", "items[LEAD1].concept", "items[LEAD2].concept", "items[CH1].options"] {
+    for expected in [
+        "items[FIT1].prompt.es",
+        "items[FIT2].scale",
+        "items[LEAD1].concept",
+        "items[LEAD2].concept",
+        "items[CH1].options",
+    ] {
         assert!(problems.iter().any(|p| p == expected), "{expected} missing from {problems:?}");
     }
 }
@@ -98,9 +111,21 @@ fn duplicate_codes_are_refused_on_every_save() {
 fn adapting_keeps_concepts_through_rewording_rescaling_and_moving() {
     let base = state();
     let mut county = adapted(&base);
-    edit::update_item(&mut county, "FIT1", &ItemPatch { prompt: Some(text("Reworded", "Reformulada")), required: Some(true), ..Default::default() }, Ownership::County).expect("reword");
+    edit::update_item(
+        &mut county,
+        "FIT1",
+        &ItemPatch { prompt: Some(text("Reworded", "Reformulada")), required: Some(true), ..Default::default() },
+        Ownership::County,
+    )
+    .expect("reword");
     edit::put_scale(&mut county, agree(4, false)).expect("a 4-point scale");
-    edit::update_item(&mut county, "FIT2", &ItemPatch { scale: Some(Some("AGREE4".into())), ..Default::default() }, Ownership::County).expect("rescale");
+    edit::update_item(
+        &mut county,
+        "FIT2",
+        &ItemPatch { scale: Some(Some("AGREE4".into())), ..Default::default() },
+        Ownership::County,
+    )
+    .expect("rescale");
     edit::move_item(&mut county, "FIT3", Some("LEAD"), Some(0)).expect("move");
     edit::remove_item(&mut county, "LEAD3").expect("drop");
     let local = Item { concept: Some("county.tries.to.claim".into()), ..likert("LOCAL1", "FIT", "x") };
@@ -123,7 +148,12 @@ fn adapting_keeps_concepts_through_rewording_rescaling_and_moving() {
     assert!(has(ChangeKind::Added, "LOCAL1"));
     assert!(!has(ChangeKind::Reworded, "FIT2"), "FIT2 kept its wording");
     assert!(matches!(
-        edit::update_item(&mut county, "FIT1", &ItemPatch { concept: Some(None), ..Default::default() }, Ownership::County),
+        edit::update_item(
+            &mut county,
+            "FIT1",
+            &ItemPatch { concept: Some(None), ..Default::default() },
+            Ownership::County
+        ),
         Err(Error::Invalid(_))
     ));
 }
@@ -137,7 +167,11 @@ fn removing_the_neutral_option_is_a_rescale() {
     four.neutral_midpoint = false;
     edit::put_scale(&mut county, four).expect("replace the scale in place");
     let changes = diff(&base, &county);
-    assert_eq!(changes.iter().filter(|c| c.kind == ChangeKind::Rescaled).count(), 6, "every item answers on the new scale");
+    assert_eq!(
+        changes.iter().filter(|c| c.kind == ChangeKind::Rescaled).count(),
+        6,
+        "every item answers on the new scale"
+    );
 }
 
 #[test]
@@ -145,21 +179,59 @@ fn upstream_changes_flow_into_a_county_draft_and_clashes_are_listed() {
     let base = state();
     // The county rewords FIT1 and LEAD1, drops LEAD3.
     let mut ours = adapted(&base);
-    edit::update_item(&mut ours, "FIT1", &ItemPatch { prompt: Some(text("County FIT1", "Condado FIT1")), ..Default::default() }, Ownership::County).expect("reword");
-    edit::update_item(&mut ours, "LEAD1", &ItemPatch { prompt: Some(text("County LEAD1", "Condado LEAD1")), ..Default::default() }, Ownership::County).expect("reword");
+    edit::update_item(
+        &mut ours,
+        "FIT1",
+        &ItemPatch { prompt: Some(text("County FIT1", "Condado FIT1")), ..Default::default() },
+        Ownership::County,
+    )
+    .expect("reword");
+    edit::update_item(
+        &mut ours,
+        "LEAD1",
+        &ItemPatch { prompt: Some(text("County LEAD1", "Condado LEAD1")), ..Default::default() },
+        Ownership::County,
+    )
+    .expect("reword");
     edit::remove_item(&mut ours, "LEAD3").expect("drop");
     // The state's v2 rewords FIT1 and FIT2, retires LEAD2, adds LEAD4.
-    let mut upstream = base.derive(DerivedFrom { owner: "state".into(), instrument: "orb-readiness".into(), version: 1 });
-    edit::update_item(&mut upstream, "FIT1", &ItemPatch { prompt: Some(text("State FIT1 v2", "Estado FIT1 v2")), ..Default::default() }, Ownership::State).expect("reword");
-    edit::update_item(&mut upstream, "FIT2", &ItemPatch { prompt: Some(text("State FIT2 v2", "Estado FIT2 v2")), ..Default::default() }, Ownership::State).expect("reword");
+    let mut upstream =
+        base.derive(DerivedFrom { owner: "state".into(), instrument: "orb-readiness".into(), version: 1 });
+    edit::update_item(
+        &mut upstream,
+        "FIT1",
+        &ItemPatch { prompt: Some(text("State FIT1 v2", "Estado FIT1 v2")), ..Default::default() },
+        Ownership::State,
+    )
+    .expect("reword");
+    edit::update_item(
+        &mut upstream,
+        "FIT2",
+        &ItemPatch { prompt: Some(text("State FIT2 v2", "Estado FIT2 v2")), ..Default::default() },
+        Ownership::State,
+    )
+    .expect("reword");
     edit::remove_item(&mut upstream, "LEAD2").expect("retire");
     edit::add_item(&mut upstream, likert("LEAD4", "LEAD", "orb.lead.4"), None, Ownership::State).expect("add");
 
-    let merged = merge_upstream(&base, &upstream, &ours, DerivedFrom { owner: "state".into(), instrument: "orb-readiness".into(), version: 2 });
+    let merged = merge_upstream(
+        &base,
+        &upstream,
+        &ours,
+        DerivedFrom { owner: "state".into(), instrument: "orb-readiness".into(), version: 2 },
+    );
     let draft = &merged.draft;
-    assert_eq!(draft.item("FIT1").map(|i| i.prompt["en"].as_str()), Some("County FIT1"), "the county's wording is kept on a clash");
+    assert_eq!(
+        draft.item("FIT1").map(|i| i.prompt["en"].as_str()),
+        Some("County FIT1"),
+        "the county's wording is kept on a clash"
+    );
     assert!(merged.conflicts.iter().any(|c| c.kind == ConflictKind::BothReworded && c.code == "FIT1"));
-    assert_eq!(draft.item("FIT2").map(|i| i.prompt["en"].as_str()), Some("State FIT2 v2"), "an upstream rewording is taken");
+    assert_eq!(
+        draft.item("FIT2").map(|i| i.prompt["en"].as_str()),
+        Some("State FIT2 v2"),
+        "an upstream rewording is taken"
+    );
     assert!(draft.item("LEAD2").is_none(), "an item retired upstream and untouched by the county goes");
     assert!(draft.item("LEAD3").is_none(), "what the county dropped stays dropped");
     assert_eq!(draft.item("LEAD4").and_then(|i| i.concept.as_deref()), Some("orb.lead.4"), "new upstream items arrive");
@@ -193,9 +265,9 @@ mod shipped {
 
     use std::collections::BTreeSet;
 
-    use super::super::diff::{diff, ChangeKind};
+    use super::super::diff::{ChangeKind, diff};
     use super::super::document::{InstrumentDocument, ItemKind};
-    use super::super::validate::{check_publishable, Ownership};
+    use super::super::validate::{Ownership, check_publishable};
 
     fn load(text: &str) -> InstrumentDocument {
         serde_json::from_str(text).expect("a valid orb.instrument/v1 document")
@@ -229,20 +301,30 @@ mod shipped {
     fn orange_keeps_three_items_per_domain_on_four_points_with_one_reworded_and_one_local() {
         let (state, orange) = (state(), load(include_str!("../../../../instruments/orange-orb-readiness.json")));
         assert_eq!(check_publishable(&orange, Ownership::County), Ok(()));
-        assert_eq!(orange.version.derived_from.as_ref().map(|d| (d.owner.as_str(), d.instrument.as_str(), d.version)), Some(("state", "orb-readiness", 1)));
+        assert_eq!(
+            orange.version.derived_from.as_ref().map(|d| (d.owner.as_str(), d.instrument.as_str(), d.version)),
+            Some(("state", "orb-readiness", 1))
+        );
         for domain in DOMAINS {
             let from_state = orange.items_of(domain).filter(|i| i.origin.is_some()).count();
             assert_eq!(from_state, 3, "{domain} keeps three state items");
         }
-        assert!(orange.items.iter().filter(|i| i.kind == ItemKind::Likert)
-            .all(|i| orange.scale_of(i).is_some_and(|s| s.options.len() == 4 && !s.neutral_midpoint)), "four points, no neutral");
+        assert!(
+            orange.items.iter().filter(|i| i.kind == ItemKind::Likert).all(|i| orange.scale_of(i).is_some_and(|s| s
+                .options
+                .len()
+                == 4
+                && !s.neutral_midpoint)),
+            "four points, no neutral"
+        );
         let changes = diff(&state, &orange);
         assert_eq!(changes.iter().filter(|c| c.kind == ChangeKind::Reworded).count(), 1, "one item reworded");
         assert_eq!(changes.iter().filter(|c| c.kind == ChangeKind::Added).count(), 1, "one local item");
         let local = orange.items.iter().find(|i| i.origin.is_none()).expect("the local item");
         assert_eq!(local.concept, None, "a local item has no concept");
         for item in orange.items.iter().filter(|i| i.origin.is_some()) {
-            let source = item.origin.as_deref().and_then(|o| state.item(o)).expect("origin exists in the state version");
+            let source =
+                item.origin.as_deref().and_then(|o| state.item(o)).expect("origin exists in the state version");
             assert_eq!(item.concept, source.concept, "{} keeps its concept", item.code);
         }
     }

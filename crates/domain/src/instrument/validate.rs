@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use super::document::{InstrumentDocument, Item, ItemKind, Text, FORMAT};
+use super::document::{FORMAT, InstrumentDocument, Item, ItemKind, Text};
 use crate::error::{Error, FieldProblem};
 
 /// Who owns an instrument: the state's carry concept keys on every item.
@@ -33,9 +33,8 @@ fn is_concept(s: &str) -> bool {
 /// A language tag such as `en`, `es`, `vi` or `zh-Hant`.
 pub fn is_language(s: &str) -> bool {
     let mut parts = s.split('-');
-    let primary_ok = parts
-        .next()
-        .is_some_and(|p| (2..=3).contains(&p.len()) && p.chars().all(|c| c.is_ascii_lowercase()));
+    let primary_ok =
+        parts.next().is_some_and(|p| (2..=3).contains(&p.len()) && p.chars().all(|c| c.is_ascii_lowercase()));
     primary_ok && parts.all(|p| (2..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
 }
 
@@ -157,7 +156,10 @@ pub fn check_publishable(doc: &InstrumentDocument, ownership: Ownership) -> Resu
             report.add(format!("{path}.options"), "values must increase from the first option to the last");
         }
         if scale.neutral_midpoint && scale.options.len() % 2 == 0 {
-            report.add(format!("{path}.neutralMidpoint"), "a scale with a neutral midpoint needs an odd number of options");
+            report.add(
+                format!("{path}.neutralMidpoint"),
+                "a scale with a neutral midpoint needs an odd number of options",
+            );
         }
         for (i, option) in scale.options.iter().enumerate() {
             translated(&mut report, &format!("{path}.options[{i}].label"), &option.label, true);
@@ -167,9 +169,10 @@ pub fn check_publishable(doc: &InstrumentDocument, ownership: Ownership) -> Resu
     for item in &doc.items {
         item_rules(doc, item, ownership, &mut report, &translated);
         if let Some(concept) = &item.concept
-            && !concepts.insert(concept.as_str()) {
-                report.add(format!("items[{}].concept", item.code), format!("`{concept}` is used by another item"));
-            }
+            && !concepts.insert(concept.as_str())
+        {
+            report.add(format!("items[{}].concept", item.code), format!("`{concept}` is used by another item"));
+        }
     }
     report.finish()
 }
@@ -220,7 +223,10 @@ fn item_rules(
         let mut values = BTreeSet::new();
         for choice in &item.options {
             if choice.value.trim().is_empty() || !values.insert(choice.value.as_str()) {
-                report.add(format!("{path}.options[{}].value", choice.value), "choice values must be non-empty and unique");
+                report.add(
+                    format!("{path}.options[{}].value", choice.value),
+                    "choice values must be non-empty and unique",
+                );
             }
             translated(report, &format!("{path}.options[{}].label", choice.value), &choice.label, true);
         }
@@ -229,9 +235,10 @@ fn item_rules(
     }
     if number {
         if let (Some(min), Some(max)) = (item.min, item.max)
-            && min > max {
-                report.add(format!("{path}.max"), "must not be below min");
-            }
+            && min > max
+        {
+            report.add(format!("{path}.max"), "must not be below min");
+        }
         if item.min.is_some_and(|v| !v.is_finite()) || item.max.is_some_and(|v| !v.is_finite()) {
             report.add(format!("{path}.min"), "bounds must be finite numbers");
         }

@@ -1,13 +1,13 @@
 //! `POST /auth/login`, `POST /auth/refresh`, `POST /auth/logout`.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{HttpResponse, web};
 use chrono::Utc;
 use orb_domain::people::verify_password;
-use orb_store::{auth, Caller, Store};
+use orb_store::{Caller, Store, auth};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::tokens::{new_refresh_token, refresh_token_hash, AccessTokens};
+use super::tokens::{AccessTokens, new_refresh_token, refresh_token_hash};
 use crate::rest_error::RestError;
 
 /// What the auth endpoints share.
@@ -72,7 +72,10 @@ pub async fn login(service: web::Data<AuthService>, body: web::Json<LoginRequest
 
 /// Rotates a refresh token: the presented one is spent and a new pair issued. Presenting a
 /// spent token again means it leaked: the whole family is revoked.
-pub async fn refresh(service: web::Data<AuthService>, body: web::Json<RefreshRequest>) -> Result<HttpResponse, RestError> {
+pub async fn refresh(
+    service: web::Data<AuthService>,
+    body: web::Json<RefreshRequest>,
+) -> Result<HttpResponse, RestError> {
     let hash = refresh_token_hash(body.refresh_token.trim());
     let session = service.store.begin(Caller::Anonymous, None).await?;
     let stored = auth::refresh_token_by_hash(&session, &hash).await?;
@@ -97,7 +100,10 @@ pub async fn refresh(service: web::Data<AuthService>, body: web::Json<RefreshReq
 }
 
 /// Ends the login a refresh token belongs to. Always answers 204.
-pub async fn logout(service: web::Data<AuthService>, body: web::Json<RefreshRequest>) -> Result<HttpResponse, RestError> {
+pub async fn logout(
+    service: web::Data<AuthService>,
+    body: web::Json<RefreshRequest>,
+) -> Result<HttpResponse, RestError> {
     let hash = refresh_token_hash(body.refresh_token.trim());
     let session = service.store.begin(Caller::Anonymous, None).await?;
     let stored = auth::refresh_token_by_hash(&session, &hash).await?;
@@ -111,7 +117,11 @@ pub async fn logout(service: web::Data<AuthService>, body: web::Json<RefreshRequ
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn start_family(service: &AuthService, user: orb_domain::ids::UserId, family: Uuid) -> Result<TokenPair, RestError> {
+async fn start_family(
+    service: &AuthService,
+    user: orb_domain::ids::UserId,
+    family: Uuid,
+) -> Result<TokenPair, RestError> {
     let session = service.store.begin(Caller::User(user), None).await?;
     let pair = issue_pair(service, &session, user, family).await?;
     session.commit().await?;

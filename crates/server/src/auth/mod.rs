@@ -4,8 +4,8 @@
 pub mod handlers;
 pub mod tokens;
 
-use actix_web::http::header::AUTHORIZATION;
 use actix_web::HttpRequest;
+use actix_web::http::header::AUTHORIZATION;
 use orb_store::Caller;
 
 use crate::rest_error::RestError;

@@ -7,17 +7,17 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use jsonwebtoken::{decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode};
 use orb_domain::ids::UserId;
 use rand::RngCore;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::config::{JwtAlgorithm, JwtKey, JwtSettings, DEVELOPMENT_JWT_SECRET};
+use crate::config::{DEVELOPMENT_JWT_SECRET, JwtAlgorithm, JwtKey, JwtSettings};
 
 /// The claims of an access token.
 #[derive(Debug, Serialize, Deserialize)]
@@ -76,10 +76,7 @@ impl AccessTokens {
         };
         let mut keys: Vec<JwtKey> = settings.keys.clone();
         if keys.is_empty() {
-            let secret = settings
-                .secret
-                .clone()
-                .unwrap_or_else(|| secrecy::SecretString::from(DEVELOPMENT_JWT_SECRET));
+            let secret = settings.secret.clone().unwrap_or_else(|| secrecy::SecretString::from(DEVELOPMENT_JWT_SECRET));
             keys.push(JwtKey {
                 kid: settings.signing_kid.clone(),
                 secret: Some(secret),
@@ -95,9 +92,10 @@ impl AccessTokens {
         for key in &keys {
             let (encoding, decoding) = load_key(algorithm, key)?;
             if key.kid == settings.signing_kid {
-                signing_key = Some(encoding.ok_or_else(|| {
-                    KeyError(format!("signing key `{}` needs its secret or private key", key.kid))
-                })?);
+                signing_key =
+                    Some(encoding.ok_or_else(|| {
+                        KeyError(format!("signing key `{}` needs its secret or private key", key.kid))
+                    })?);
             }
             if verification
                 .insert(key.kid.clone(), VerificationKey { key: decoding, retire_after: key.retire_after })
@@ -106,8 +104,8 @@ impl AccessTokens {
                 return Err(KeyError(format!("key id `{}` appears twice", key.kid)));
             }
         }
-        let signing_key = signing_key
-            .ok_or_else(|| KeyError(format!("no key has the signing kid `{}`", settings.signing_kid)))?;
+        let signing_key =
+            signing_key.ok_or_else(|| KeyError(format!("no key has the signing kid `{}`", settings.signing_kid)))?;
         Ok(Self {
             algorithm,
             signing_kid: settings.signing_kid.clone(),
@@ -188,9 +186,8 @@ fn load_key(algorithm: Algorithm, key: &JwtKey) -> Result<(Option<EncodingKey>, 
                 (None, Some(path)) => std::fs::read(path).map_err(|e| err(format!("{}: {e}", path.display())))?,
                 (None, None) => return Err(err("EdDSA keys need a public key".into())),
             };
-            let encoding = private
-                .map(|pem| EncodingKey::from_ed_pem(&pem).map_err(|e| err(e.to_string())))
-                .transpose()?;
+            let encoding =
+                private.map(|pem| EncodingKey::from_ed_pem(&pem).map_err(|e| err(e.to_string()))).transpose()?;
             let decoding = DecodingKey::from_ed_pem(&public).map_err(|e| err(e.to_string()))?;
             Ok((encoding, decoding))
         }
@@ -242,13 +239,27 @@ mod tests {
     fn a_retired_key_is_refused() {
         let mut settings = JwtSettings::default();
         let secret = secrecy::SecretString::from("0123456789abcdef0123456789abcdef-old");
-        settings.keys = vec![
-            JwtKey { kid: "old".into(), secret: Some(secret.clone()), private_key_pem: None, private_key_file: None, public_key_pem: None, public_key_file: None, retire_after: None },
-        ];
+        settings.keys = vec![JwtKey {
+            kid: "old".into(),
+            secret: Some(secret.clone()),
+            private_key_pem: None,
+            private_key_file: None,
+            public_key_pem: None,
+            public_key_file: None,
+            retire_after: None,
+        }];
         settings.signing_kid = "old".into();
         let old = AccessTokens::from_settings(&settings).expect("loads");
         let token = old.issue(UserId::new()).expect("issues");
-        settings.keys.push(JwtKey { kid: "new".into(), secret: Some(secrecy::SecretString::from("0123456789abcdef0123456789abcdef-new")), private_key_pem: None, private_key_file: None, public_key_pem: None, public_key_file: None, retire_after: None });
+        settings.keys.push(JwtKey {
+            kid: "new".into(),
+            secret: Some(secrecy::SecretString::from("0123456789abcdef0123456789abcdef-new")),
+            private_key_pem: None,
+            private_key_file: None,
+            public_key_pem: None,
+            public_key_file: None,
+            retire_after: None,
+        });
         settings.signing_kid = "new".into();
         let rotated = AccessTokens::from_settings(&settings).expect("loads");
         assert!(rotated.verify(&token).is_ok(), "old tokens verify during the overlap");
