@@ -34,6 +34,7 @@ impl MigrationTrait for SqlMigration {
 const MIGRATIONS: &[(&str, &str)] = &[
     ("m0001_foundation", include_str!("../sql/0001_foundation.sql")),
     ("m0002_instruments", include_str!("../sql/0002_instruments.sql")),
+    ("m0003_collection", include_str!("../sql/0003_collection.sql")),
 ];
 
 /// The migrator the `orb` binary and the tests run.

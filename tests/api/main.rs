@@ -6,7 +6,9 @@
 mod auth;
 mod cli;
 mod cohorts;
+mod collection;
 mod counties;
+mod exactly_once;
 mod instruments;
 mod people;
 mod protocol;

@@ -190,3 +190,41 @@ async fn a_slow_statement_is_cancelled_and_its_connection_returns_to_the_pool() 
     let next = store.begin(orb_store::Caller::Anonymous, None).await.expect("the one connection is free again");
     next.db().execute_unprepared("SELECT 1").await.expect("and usable");
 }
+
+#[tokio::test]
+async fn sign_in_attempts_and_code_exchanges_are_rate_limited_per_client() {
+    let app = spawn_app_with(|s| {
+        s.rate_limits.login_per_minute = 3;
+        s.rate_limits.code_exchange_per_minute = 2;
+    })
+    .await;
+    for _ in 0..3 {
+        let (status, _) = app.login("lead@kings.demo.orb", "wrong password here").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let response = app
+        .http()
+        .post(format!("{}/auth/login", app.address))
+        .json(&json!({ "email": "lead@kings.demo.orb", "password": orb_tests::DEMO_PASSWORD }))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS, "even the right password waits");
+    let wait: u64 = response.headers()["retry-after"].to_str().expect("text").parse().expect("seconds");
+    assert!((1..=60).contains(&wait));
+
+    let exchange = json!({ "query": "mutation { startResponse(code: \"0000-0000-0000-0000\") { token } }" });
+    for _ in 0..2 {
+        let (status, body) = app.post_json("/graphql", exchange.clone()).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["errors"][0]["extensions"]["field"], "code", "an unknown code, not yet limited");
+    }
+    let limited = app.http().post(format!("{}/graphql", app.address)).json(&exchange).send().await.expect("answers");
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(limited.headers().contains_key("retry-after"));
+    let body: Value = limited.json().await.expect("json");
+    assert_eq!(body["errors"][0]["extensions"]["code"], "RATE_LIMITED");
+    // Other operations go on.
+    let (status, _) = app.post_json("/graphql", json!({ "query": "{ __typename }" })).await;
+    assert_eq!(status, StatusCode::OK);
+}

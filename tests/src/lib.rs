@@ -12,7 +12,7 @@ pub mod database;
 
 use std::time::Duration;
 
-use orb_server::config::Settings;
+use orb_server::config::{RateLimitSettings, Settings};
 use orb_server::startup::ServerHandle;
 use orb_server::{Application, StartOptions};
 use reqwest::StatusCode;
@@ -49,6 +49,8 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         database_url: SecretString::from(db.url()),
         workers: 1,
         database_pool_size: 4,
+        // Every test client is 127.0.0.1: limits that would trip ordinary tests are tested on their own.
+        rate_limits: RateLimitSettings { login_per_minute: 10_000, code_exchange_per_minute: 10_000 },
         ..Settings::default()
     };
     configure(&mut settings);
@@ -155,6 +157,18 @@ impl Caller {
 }
 
 impl TestApp {
+    /// Stops the service and starts a new one on the same database and settings, as after a
+    /// deployment or a crash: nothing held in memory survives.
+    pub async fn restart(&mut self) {
+        self.handle.stop(true).await;
+        let app = Application::build(self.settings.clone(), StartOptions { migrate: false, demo: false })
+            .await
+            .expect("the service starts again");
+        self.address = format!("http://127.0.0.1:{}", app.port());
+        self.handle = app.handle();
+        tokio::spawn(app.run_until_stopped());
+    }
+
     /// An HTTP client for requests the helpers do not cover.
     pub fn http(&self) -> &reqwest::Client {
         &self.http

@@ -163,6 +163,11 @@ impl AccessCode {
         Self(bytes.iter().map(|b| ALPHABET[(b & 31) as usize] as char).collect())
     }
 
+    /// A fresh code from the operating system's random source.
+    pub fn random() -> Self {
+        Self::generate(&mut rand::rngs::OsRng)
+    }
+
     /// Reads a code as typed; `field` names the input on failure.
     pub fn parse(field: &str, typed: &str) -> Result<Self, Error> {
         let mut normal = String::with_capacity(CODE_SYMBOLS);

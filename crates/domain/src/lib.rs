@@ -9,6 +9,7 @@ pub mod error;
 pub mod ids;
 pub mod instrument;
 pub mod people;
+pub mod privacy;
 pub mod text;
 
 pub use error::{Error, FieldProblem};

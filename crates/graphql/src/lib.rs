@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod cohorts;
+pub mod collection;
 pub mod connection;
 pub mod context;
 pub mod counties;
@@ -29,6 +30,7 @@ pub struct Query(
     cohorts::CohortQuery,
     audit::AuditQuery,
     instruments::InstrumentQuery,
+    collection::CollectionQuery,
 );
 
 /// Every mutation, grouped by area.
@@ -38,6 +40,7 @@ pub struct Mutation(
     counties::CountyMutation,
     cohorts::CohortMutation,
     instruments::InstrumentMutation,
+    collection::CollectionMutation,
 );
 
 /// The schema type the server executes.

@@ -106,6 +106,12 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 for account in &summary.accounts {
                     println!("  {:<36} {}", account.email, account.role);
                 }
+                println!(
+                    "orb demo survey \"{}\" is open (startResponse with a code, no account):",
+                    summary.survey.title
+                );
+                println!("  open link code:   {}", summary.survey.open_link_code);
+                println!("  invitation codes: {}", summary.survey.invitation_codes.join("  "));
             }
             println!("orb serving on http://{bind} (GraphQL at /graphql)");
             tracing::info!(address = %bind, "serving");

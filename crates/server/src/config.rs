@@ -88,6 +88,8 @@ pub struct JwtSettings {
     pub access_ttl_seconds: u64,
     /// Refresh token lifetime.
     pub refresh_ttl_seconds: u64,
+    /// Respondent token lifetime (a respondent resumes with it, or with their invitation code).
+    pub respondent_ttl_seconds: u64,
     /// Clock skew tolerated on `exp` and `nbf`.
     pub leeway_seconds: u64,
 }
@@ -103,6 +105,7 @@ impl Default for JwtSettings {
             keys: Vec::new(),
             access_ttl_seconds: 15 * 60,
             refresh_ttl_seconds: 30 * 24 * 3600,
+            respondent_ttl_seconds: 14 * 24 * 3600,
             leeway_seconds: 30,
         }
     }
@@ -131,6 +134,22 @@ impl Default for GraphqlSettings {
             max_depth: defaults.max_depth,
             max_complexity: defaults.max_complexity,
         }
+    }
+}
+
+/// Per-client rate limits on doors open without an account.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct RateLimitSettings {
+    /// Sign-in attempts per minute per client.
+    pub login_per_minute: u32,
+    /// Survey-code exchanges (`startResponse`) per minute per client.
+    pub code_exchange_per_minute: u32,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        Self { login_per_minute: 10, code_exchange_per_minute: 30 }
     }
 }
 
@@ -172,6 +191,8 @@ pub struct Settings {
     pub graphql: GraphqlSettings,
     /// Tokens.
     pub jwt: JwtSettings,
+    /// Per-client rate limits.
+    pub rate_limits: RateLimitSettings,
 }
 
 impl Default for Settings {
@@ -193,6 +214,7 @@ impl Default for Settings {
             workers: 0,
             graphql: GraphqlSettings::default(),
             jwt: JwtSettings::default(),
+            rate_limits: RateLimitSettings::default(),
         }
     }
 }

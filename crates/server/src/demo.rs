@@ -5,12 +5,15 @@
 //! running it again adds only what is missing. County facts come from the seed profiles;
 //! no person's name or contact details are used.
 
+use chrono::{Duration, Utc};
+use orb_domain::collection::{AccessCode, AdministrationSettings, AdministrationStatus, Anonymity, Perspective};
 use orb_domain::county::{NewCounty, Region, SizeClass, UnitKind};
 use orb_domain::ids::{CohortId, CountyId, OrgUnitId};
 use orb_domain::instrument::InstrumentDocument;
 use orb_domain::people::{CountyRole, Email, GlobalRole, Password};
 use orb_store::instruments::{self, OwnerFilter, VersionStatus};
-use orb_store::{PageRequest, Session, Store, cohorts, counties, org_units, people};
+use orb_store::{PageRequest, Session, Store, cohorts, collection, counties, org_units, people};
+use rand::SeedableRng;
 
 /// The domain every demo account's email ends in.
 pub const DEMO_DOMAIN: &str = "demo.orb";
@@ -114,6 +117,29 @@ const INSTRUMENTS: &[(Option<&str>, &str)] = &[
     (Some("sonoma"), include_str!("../../../instruments/sonoma-orb-readiness.json")),
 ];
 
+/// The demo's open survey: Orange's adaptation, taking answers.
+pub const DEMO_SURVEY: &str = "Orange readiness survey (demo wave)";
+
+/// The demo survey's codes: drawn from a fixed seed, so every start prints the same ones.
+/// Demo only: real codes come from the operating system's random source.
+fn demo_codes() -> (AccessCode, Vec<AccessCode>) {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(20_171_101);
+    let open_link = AccessCode::generate(&mut rng);
+    let invitations = (0..10).map(|_| AccessCode::generate(&mut rng)).collect();
+    (open_link, invitations)
+}
+
+/// The open demo survey, for printing.
+#[derive(Debug, Clone)]
+pub struct DemoSurvey {
+    /// Its title.
+    pub title: String,
+    /// The open link's code.
+    pub open_link_code: String,
+    /// Sample single-use invitation codes.
+    pub invitation_codes: Vec<String>,
+}
+
 /// A demo account, for printing.
 #[derive(Debug, Clone)]
 pub struct DemoAccount {
@@ -128,6 +154,8 @@ pub struct DemoAccount {
 pub struct DemoSummary {
     /// Every demo account.
     pub accounts: Vec<DemoAccount>,
+    /// The open survey.
+    pub survey: DemoSurvey,
 }
 
 /// Loads whatever part of the demo is missing.
@@ -139,8 +167,9 @@ pub async fn load(store: &Store, password: &str) -> anyhow::Result<DemoSummary> 
     let accounts = load_accounts(&session, &county_ids, &password).await?;
     load_cohort(&session, &county_ids).await?;
     load_instruments(&session, &county_ids).await?;
+    let survey = load_survey(&session, &county_ids).await?;
     session.commit().await?;
-    Ok(DemoSummary { accounts })
+    Ok(DemoSummary { accounts, survey })
 }
 
 async fn load_counties(store: &Store) -> anyhow::Result<Vec<(&'static str, CountyId)>> {
@@ -317,4 +346,53 @@ async fn load_instruments(session: &Session, ids: &[(&'static str, CountyId)]) -
         change.commit().await?;
     }
     Ok(())
+}
+
+async fn load_survey(session: &Session, ids: &[(&'static str, CountyId)]) -> anyhow::Result<DemoSurvey> {
+    let (open_link, invitations) = demo_codes();
+    let summary = DemoSurvey {
+        title: DEMO_SURVEY.to_owned(),
+        open_link_code: open_link.display(),
+        invitation_codes: invitations.iter().map(AccessCode::display).collect(),
+    };
+    let orange = county(ids, "orange")?;
+    if collection::list(session, orange).await?.iter().any(|a| a.title == DEMO_SURVEY) {
+        return Ok(summary);
+    }
+    let instrument = instruments::list(session, OwnerFilter::County(orange))
+        .await?
+        .into_iter()
+        .find(|i| i.key == "orb-readiness-orange")
+        .ok_or_else(|| anyhow::anyhow!("Orange's demo instrument is missing"))?;
+    let version = instruments::versions_of(session, &[orb_domain::ids::InstrumentId(instrument.id)])
+        .await?
+        .into_iter()
+        .find(|v| v.status() == VersionStatus::Published)
+        .ok_or_else(|| anyhow::anyhow!("Orange's demo instrument has no published version"))?;
+    let lead = session.principal().as_lead_of(orange)?;
+    let now = Utc::now();
+    let settings = AdministrationSettings {
+        title: DEMO_SURVEY.to_owned(),
+        opens_at: now - Duration::days(1),
+        closes_at: now + Duration::days(60),
+        perspectives: vec![
+            Perspective::Executive,
+            Perspective::Manager,
+            Perspective::Supervisor,
+            Perspective::SocialWorker,
+            Perspective::ClericalSupport,
+            Perspective::CommunityPartner,
+        ],
+        languages: version.document.version.languages.clone(),
+        anonymity: Anonymity::Anonymous,
+        min_group_size: 5,
+    };
+    let change = session.change().await?;
+    let administration = collection::create(&change, &lead, &version, settings).await?;
+    let id = orb_domain::ids::AdministrationId(administration.id);
+    collection::set_status(&change, &lead, id, AdministrationStatus::Open, None, now).await?;
+    collection::register_invitations(&change, &lead, id, &invitations, None, None).await?;
+    collection::set_open_link(&change, &lead, id, &open_link, None).await?;
+    change.commit().await?;
+    Ok(summary)
 }

@@ -30,6 +30,10 @@ pub struct GraphqlService {
     pub tokens: Arc<AccessTokens>,
     /// The request time limit.
     pub timeout: Duration,
+    /// Signs respondent tokens for `startResponse`.
+    pub respondent_tokens: Arc<dyn orb_graphql::collection::RespondentTokens>,
+    /// Per-client rate limits.
+    pub limits: Arc<crate::rate_limit::RateLimits>,
 }
 
 /// A GraphQL-shaped error response with a code.
@@ -89,10 +93,14 @@ pub async fn execute(service: web::Data<GraphqlService>, request: HttpRequest, b
         }
     };
     let request_id = request.extensions().get::<tracing_actix_web::RequestId>().map(|id| id.to_string());
+    let client = request.peer_addr().map(|a| a.ip());
     let operation = graphql_request.operation_name.clone().unwrap_or_default();
     let span = tracing::info_span!("graphql", graphql.operation = %operation);
-    match tokio::time::timeout(service.timeout, run(&service, graphql_request, caller, request_id).instrument(span))
-        .await
+    match tokio::time::timeout(
+        service.timeout,
+        run(&service, graphql_request, caller, request_id, client).instrument(span),
+    )
+    .await
     {
         Ok(response) => response,
         Err(_) => {
@@ -107,6 +115,7 @@ async fn run(
     graphql_request: async_graphql::Request,
     caller: orb_store::Caller,
     request_id: Option<String>,
+    client: Option<std::net::IpAddr>,
 ) -> HttpResponse {
     let session = match service.store.begin(caller, request_id).await {
         Ok(session) => Arc::new(session),
@@ -121,9 +130,15 @@ async fn run(
     };
     let batches = TaskTracker::new();
     let spawner = batches.clone();
-    let prepared = orb_graphql::attach(graphql_request, session.clone(), move |batch| {
+    let mut prepared = orb_graphql::attach(graphql_request, session.clone(), move |batch| {
         spawner.spawn(batch);
-    });
+    })
+    .data(service.respondent_tokens.clone());
+    if let Some(client) = client {
+        let limits: Arc<dyn orb_graphql::collection::ClientLimits> =
+            Arc::new(crate::rate_limit::ClientCodeExchange::new(service.limits.clone(), client));
+        prepared = prepared.data(limits);
+    }
     let mut response = service.schema.execute(prepared).await;
     orb_graphql::error::ensure_codes(&mut response);
     batches.close();
@@ -138,7 +153,27 @@ async fn run(
     if let Err(err) = session.commit().await {
         return store_failure(err);
     }
-    HttpResponse::Ok().json(response)
+    match retry_after(&response) {
+        Some(seconds) => HttpResponse::TooManyRequests()
+            .insert_header((actix_web::http::header::RETRY_AFTER, seconds.to_string()))
+            .json(response),
+        None => HttpResponse::Ok().json(response),
+    }
+}
+
+/// The wait a rate-limited operation asks for, if one was refused for that reason.
+fn retry_after(response: &async_graphql::Response) -> Option<u64> {
+    response.errors.iter().find_map(|e| {
+        let ext = e.extensions.as_ref()?;
+        match (ext.get("code"), ext.get("retryAfter")) {
+            (Some(async_graphql::Value::String(code)), Some(async_graphql::Value::Number(n)))
+                if code == "RATE_LIMITED" =>
+            {
+                n.as_u64()
+            }
+            _ => None,
+        }
+    })
 }
 
 /// Takes back sole ownership of the session once the loaders' batches have ended. A batch's

@@ -9,6 +9,7 @@ pub mod database;
 pub mod demo;
 pub mod graphql_http;
 pub mod health;
+pub mod rate_limit;
 pub mod rest_error;
 pub mod startup;
 pub mod telemetry;

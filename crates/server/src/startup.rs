@@ -21,6 +21,7 @@ use crate::database;
 use crate::demo::{self, DemoSummary};
 use crate::graphql_http::{self, GraphqlService};
 use crate::health;
+use crate::rate_limit::RateLimits;
 use crate::rest_error::RestError;
 
 /// What to do before serving.
@@ -99,16 +100,29 @@ impl Application {
 
 fn serve(listener: TcpListener, store: Store, settings: &Settings) -> anyhow::Result<Server> {
     let tokens = Arc::new(AccessTokens::from_settings(&settings.jwt)?);
+    let limits =
+        Arc::new(RateLimits::new(settings.rate_limits.login_per_minute, settings.rate_limits.code_exchange_per_minute));
+    let idle = limits.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            every.tick().await;
+            idle.forget_idle();
+        }
+    });
     let graphql = web::Data::new(GraphqlService {
         schema: orb_graphql::build_schema(&settings.schema_options()),
         store: store.clone(),
         tokens: tokens.clone(),
         timeout: settings.request_timeout(),
+        respondent_tokens: tokens.clone(),
+        limits: limits.clone(),
     });
     let auth = web::Data::new(AuthService {
         store: store.clone(),
         tokens: AccessTokens::from_settings(&settings.jwt)?,
         refresh_ttl: chrono::Duration::seconds(settings.jwt.refresh_ttl_seconds as i64),
+        limits,
     });
     let store_data = web::Data::new(store);
     let body_limit = settings.body_limit_bytes;

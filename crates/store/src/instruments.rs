@@ -138,6 +138,15 @@ pub async fn versions_by_ids(session: &Session, ids: &[InstrumentVersionId]) -> 
     readable(session, rows)
 }
 
+/// A version by id, as row-level security lets the connection see it, without the service's
+/// reader check: for the store's own use (validating answers against the version a respondent's
+/// administration runs).
+pub(crate) async fn version_row(db: &impl ConnectionTrait, id: uuid::Uuid) -> StoreResult<VersionRecord> {
+    let row =
+        instrument_versions::Entity::find_by_id(id).one(db).await?.ok_or(Refusal::NotFound("instrument version"))?;
+    parse(row)
+}
+
 /// One version, if the caller may read it.
 pub async fn version(session: &Session, id: InstrumentVersionId) -> StoreResult<Option<VersionRecord>> {
     Ok(versions_by_ids(session, &[id]).await?.into_iter().next())

@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod auth;
 pub mod cohorts;
+pub mod collection;
 pub mod counties;
 pub mod entities;
 pub mod error;

@@ -205,6 +205,12 @@ impl Session {
         Ok(Change { tx: self.tx.begin().await?, actor: self.principal.user_id(), request_id: self.request_id.clone() })
     }
 
+    /// Makes this transaction a respondent's: from here on row-level security sees exactly the
+    /// scope's response, administration and county. Used once a survey code has been exchanged.
+    pub async fn assume_respondent(&self, scope: &RespondentScope) -> StoreResult<()> {
+        apply_tenant_settings(&self.tx, &Principal::respondent(*scope)).await
+    }
+
     /// Commits the request. Only after this returns may the response acknowledge a write.
     pub async fn commit(self) -> StoreResult<()> {
         self.tx.commit().await.map_err(StoreError::from)
@@ -232,6 +238,12 @@ impl Change {
     /// The request it belongs to, for the audit log.
     pub fn request_id(&self) -> Option<&str> {
         self.request_id.as_deref()
+    }
+
+    /// A change inside this one (a nested savepoint), for work that may fail alone, such as one
+    /// form of a batch.
+    pub async fn nested(&self) -> StoreResult<Change> {
+        Ok(Change { tx: self.tx.begin().await?, actor: self.actor, request_id: self.request_id.clone() })
     }
 
     /// Keeps the change.

@@ -18,6 +18,8 @@ pub struct AuthService {
     pub tokens: AccessTokens,
     /// Refresh token lifetime.
     pub refresh_ttl: chrono::Duration,
+    /// Per-client limits on sign-in attempts.
+    pub limits: std::sync::Arc<crate::rate_limit::RateLimits>,
 }
 
 /// A sign-in attempt.
@@ -48,7 +50,14 @@ const BAD_REFRESH: &str = "the refresh token is invalid, expired or already used
 
 /// Exchanges email and password for tokens. Every failure gets the same answer, after the same
 /// amount of password-hashing work, so it reveals nothing about which accounts exist.
-pub async fn login(service: web::Data<AuthService>, body: web::Json<LoginRequest>) -> Result<HttpResponse, RestError> {
+pub async fn login(
+    service: web::Data<AuthService>,
+    request: actix_web::HttpRequest,
+    body: web::Json<LoginRequest>,
+) -> Result<HttpResponse, RestError> {
+    if let Some(client) = request.peer_addr().map(|a| a.ip()) {
+        service.limits.check_login(client).map_err(RestError::rate_limited)?;
+    }
     let LoginRequest { email, password } = body.into_inner();
     let email = email.trim().to_lowercase();
     let session = service.store.begin(Caller::Anonymous, None).await?;

@@ -11,6 +11,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode};
+use orb_domain::access::RespondentScope;
 use orb_domain::ids::UserId;
 use rand::RngCore;
 use secrecy::ExposeSecret;
@@ -32,6 +33,21 @@ struct Claims {
     nbf: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     jti: Option<String>,
+}
+
+/// The claims of a respondent token: one response of one administration.
+#[derive(Debug, Serialize, Deserialize)]
+struct RespondentClaims {
+    sub: String,
+    adm: String,
+    cty: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    inv: Option<String>,
+    iss: String,
+    aud: String,
+    exp: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    iat: Option<i64>,
 }
 
 /// Why a presented access token was refused. Never shown in detail to the caller.
@@ -64,6 +80,7 @@ pub struct AccessTokens {
     issuer: String,
     audience: String,
     ttl: Duration,
+    respondent_ttl: Duration,
     leeway: u64,
 }
 
@@ -114,6 +131,7 @@ impl AccessTokens {
             issuer: settings.issuer.clone(),
             audience: settings.audience.clone(),
             ttl: Duration::from_secs(settings.access_ttl_seconds),
+            respondent_ttl: Duration::from_secs(settings.respondent_ttl_seconds),
             leeway: settings.leeway_seconds,
         })
     }
@@ -142,6 +160,55 @@ impl AccessTokens {
 
     /// The user a presented token names, if it is valid in every respect.
     pub fn verify(&self, token: &str) -> Result<UserId, TokenError> {
+        let key = self.key_for(token)?;
+        let data = decode::<Claims>(token, key, &self.validation(&self.audience))
+            .map_err(|e| TokenError::Invalid(e.to_string()))?;
+        data.claims.sub.parse().map_err(|_| TokenError::Invalid("sub is not a user id".into()))
+    }
+}
+
+impl AccessTokens {
+    /// The audience of respondent tokens: distinct, so one is never taken for a user's token.
+    fn respondent_audience(&self) -> String {
+        format!("{}:respondent", self.audience)
+    }
+
+    /// A token opening exactly one response, for a respondent who exchanged a survey code.
+    pub fn issue_respondent(&self, scope: &RespondentScope) -> Result<(String, u64), TokenError> {
+        let now = Utc::now().timestamp();
+        let claims = RespondentClaims {
+            sub: scope.response_id.to_string(),
+            adm: scope.administration_id.to_string(),
+            cty: scope.county_id.to_string(),
+            inv: scope.invitation_id.map(|i| i.to_string()),
+            iss: self.issuer.clone(),
+            aud: self.respondent_audience(),
+            exp: now + self.respondent_ttl.as_secs() as i64,
+            iat: Some(now),
+        };
+        let mut header = Header::new(self.algorithm);
+        header.kid = Some(self.signing_kid.clone());
+        let token = encode(&header, &claims, &self.signing_key).map_err(|e| TokenError::Invalid(e.to_string()))?;
+        Ok((token, self.respondent_ttl.as_secs()))
+    }
+
+    /// The scope a presented respondent token grants, if it is valid in every respect.
+    pub fn verify_respondent(&self, token: &str) -> Result<RespondentScope, TokenError> {
+        let key = self.key_for(token)?;
+        let validation = self.validation(&self.respondent_audience());
+        let data =
+            decode::<RespondentClaims>(token, key, &validation).map_err(|e| TokenError::Invalid(e.to_string()))?;
+        let c = data.claims;
+        let bad = |_| TokenError::Invalid("malformed respondent claims".into());
+        Ok(RespondentScope {
+            response_id: c.sub.parse().map_err(bad)?,
+            administration_id: c.adm.parse().map_err(bad)?,
+            county_id: c.cty.parse().map_err(bad)?,
+            invitation_id: c.inv.map(|i| i.parse()).transpose().map_err(bad)?,
+        })
+    }
+
+    fn key_for(&self, token: &str) -> Result<&DecodingKey, TokenError> {
         let header = decode_header(token).map_err(|e| TokenError::Invalid(e.to_string()))?;
         if header.alg != self.algorithm {
             return Err(TokenError::Invalid("algorithm not accepted".into()));
@@ -151,16 +218,19 @@ impl AccessTokens {
         if key.retire_after.is_some_and(|at| Utc::now() > at) {
             return Err(TokenError::UnknownKey);
         }
+        Ok(&key.key)
+    }
+
+    fn validation(&self, audience: &str) -> Validation {
         let mut validation = Validation::new(self.algorithm);
         validation.algorithms = vec![self.algorithm];
         validation.set_issuer(&[&self.issuer]);
-        validation.set_audience(&[&self.audience]);
+        validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.validate_exp = true;
         validation.validate_nbf = true;
         validation.leeway = self.leeway;
-        let data = decode::<Claims>(token, &key.key, &validation).map_err(|e| TokenError::Invalid(e.to_string()))?;
-        data.claims.sub.parse().map_err(|_| TokenError::Invalid("sub is not a user id".into()))
+        validation
     }
 }
 
@@ -192,6 +262,12 @@ fn load_key(algorithm: Algorithm, key: &JwtKey) -> Result<(Option<EncodingKey>, 
             Ok((encoding, decoding))
         }
         other => Err(err(format!("algorithm {other:?} is not supported"))),
+    }
+}
+
+impl orb_graphql::collection::RespondentTokens for AccessTokens {
+    fn issue(&self, scope: &RespondentScope) -> Result<(String, u64), String> {
+        self.issue_respondent(scope).map_err(|e| e.to_string())
     }
 }
 
@@ -266,6 +342,22 @@ mod tests {
         settings.keys[0].retire_after = Some(Utc::now() - chrono::Duration::seconds(1));
         let retired = AccessTokens::from_settings(&settings).expect("loads");
         assert!(matches!(retired.verify(&token), Err(TokenError::UnknownKey)));
+    }
+
+    #[test]
+    fn respondent_tokens_open_one_response_and_are_never_user_tokens() {
+        let tokens = tokens();
+        let scope = RespondentScope {
+            response_id: orb_domain::ids::ResponseId::new(),
+            administration_id: orb_domain::ids::AdministrationId::new(),
+            county_id: orb_domain::ids::CountyId::new(),
+            invitation_id: None,
+        };
+        let (token, _) = tokens.issue_respondent(&scope).expect("issues");
+        assert_eq!(tokens.verify_respondent(&token).ok(), Some(scope));
+        assert!(tokens.verify(&token).is_err(), "a respondent token is not a user's token");
+        let user_token = tokens.issue(UserId::new()).expect("issues");
+        assert!(tokens.verify_respondent(&user_token).is_err(), "nor the reverse");
     }
 
     #[test]
