@@ -10,6 +10,8 @@ pub mod ids;
 pub mod instrument;
 pub mod people;
 pub mod privacy;
+pub mod results;
+pub mod scoring;
 pub mod text;
 
 pub use error::{Error, FieldProblem};

@@ -1,0 +1,255 @@
+//! Results of an administration: per group (everyone, each perspective, each unit) and per
+//! item and domain, with small groups withheld *in the type*: a group's figures are only
+//! reachable through [`Released::Shown`], so no path out can forget the privacy rule.
+
+use std::collections::BTreeMap;
+
+use crate::instrument::{InstrumentDocument, ItemKind};
+use crate::privacy::suppress_counts;
+use crate::scoring::{DomainStats, ItemStats, ScaleShape};
+
+/// One submitted response as results need it.
+#[derive(Debug, Clone)]
+pub struct ScoredResponse {
+    /// The perspective it answered from, if any.
+    pub perspective: Option<String>,
+    /// The unit it answered for, if any.
+    pub unit: Option<uuid::Uuid>,
+    /// Answers by item code.
+    pub answers: BTreeMap<String, serde_json::Value>,
+}
+
+/// Why a group's figures are withheld.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Withheld {
+    /// Fewer respondents than the administration's minimum reporting group.
+    BelowMinimum,
+    /// Large enough, but showing it would let a smaller group be computed by subtraction.
+    Complementary,
+}
+
+/// A group's figures, or why they are withheld.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Released<T> {
+    /// The figures.
+    Shown(T),
+    /// Withheld, with the reason; the group is listed, never silently dropped.
+    Withheld(Withheld),
+}
+
+impl<T> Released<T> {
+    /// The figures, if shown.
+    pub fn shown(&self) -> Option<&T> {
+        match self {
+            Self::Shown(t) => Some(t),
+            Self::Withheld(_) => None,
+        }
+    }
+}
+
+/// One item's figures within a group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemResult {
+    /// The item's code.
+    pub code: String,
+    /// Its concept, for comparisons.
+    pub concept: Option<String>,
+    /// Its domain.
+    pub domain: String,
+    /// The statistics (none when nobody in the group answered it).
+    pub stats: Option<ItemStats>,
+}
+
+/// One domain's figures within a group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DomainResult {
+    /// The domain's code.
+    pub code: String,
+    /// The statistics (none when no respondent could be scored on it).
+    pub stats: Option<DomainStats>,
+}
+
+/// Everything shown about one group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupFigures {
+    /// Respondents in the group.
+    pub n: usize,
+    /// Per Likert item.
+    pub items: Vec<ItemResult>,
+    /// Per domain.
+    pub domains: Vec<DomainResult>,
+}
+
+/// A group: its key and its released figures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group<K> {
+    /// Which group (a perspective's code, a unit's id).
+    pub key: K,
+    /// Its figures, or why they are withheld.
+    pub figures: Released<GroupFigures>,
+}
+
+/// The results of one administration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdministrationResults {
+    /// Everyone who submitted.
+    pub overall: Released<GroupFigures>,
+    /// By perspective (responses that gave none are not a group of their own).
+    pub by_perspective: Vec<Group<String>>,
+    /// By org unit (responses that gave none are not a group of their own).
+    pub by_unit: Vec<Group<uuid::Uuid>>,
+}
+
+/// Scores every group of an administration and withholds what the minimum group size forbids.
+pub fn administration_results(
+    version: &InstrumentDocument,
+    responses: &[ScoredResponse],
+    min_group: usize,
+) -> AdministrationResults {
+    let overall = release(version, responses.iter().collect(), min_group);
+    AdministrationResults {
+        overall,
+        by_perspective: breakdown(version, responses, min_group, |r| r.perspective.clone()),
+        by_unit: breakdown(version, responses, min_group, |r| r.unit),
+    }
+}
+
+fn breakdown<K: Ord + Clone>(
+    version: &InstrumentDocument,
+    responses: &[ScoredResponse],
+    min_group: usize,
+    key: impl Fn(&ScoredResponse) -> Option<K>,
+) -> Vec<Group<K>> {
+    let mut groups: BTreeMap<K, Vec<&ScoredResponse>> = BTreeMap::new();
+    for response in responses {
+        if let Some(k) = key(response) {
+            groups.entry(k).or_default().push(response);
+        }
+    }
+    // Responses without a key form a hidden remainder: it must be treated as a group too, or a
+    // small keyed group could be recovered from the total.
+    let unkeyed = responses.iter().filter(|r| key(r).is_none()).count() as i64;
+    let mut sizes: BTreeMap<Option<K>, i64> = groups.iter().map(|(k, v)| (Some(k.clone()), v.len() as i64)).collect();
+    if unkeyed > 0 {
+        sizes.insert(None, unkeyed);
+    }
+    let decided = suppress_counts(&sizes, min_group as i64);
+    groups
+        .into_iter()
+        .map(|(k, members)| {
+            let withheld = decided.groups.get(&Some(k.clone())).is_some_and(Option::is_none);
+            let reason = if (members.len()) < min_group { Withheld::BelowMinimum } else { Withheld::Complementary };
+            let figures = if withheld { Released::Withheld(reason) } else { release(version, members, min_group) };
+            Group { key: k, figures }
+        })
+        .collect()
+}
+
+fn release(version: &InstrumentDocument, members: Vec<&ScoredResponse>, min_group: usize) -> Released<GroupFigures> {
+    if members.len() < min_group {
+        return Released::Withheld(Withheld::BelowMinimum);
+    }
+    Released::Shown(figures(version, &members))
+}
+
+fn figures(version: &InstrumentDocument, members: &[&ScoredResponse]) -> GroupFigures {
+    let likert: Vec<_> = version.items.iter().filter(|i| i.kind == ItemKind::Likert).collect();
+    let items = likert
+        .iter()
+        .map(|item| {
+            let stats = version.scale_of(item).and_then(|scale| {
+                let shape = ScaleShape::new(scale.values())?;
+                let answers: Vec<i32> =
+                    members.iter().filter_map(|r| r.answers.get(&item.code)?.as_i64()).map(|v| v as i32).collect();
+                ItemStats::compute(&shape, &answers, item.reverse_scored, scale.neutral_midpoint)
+            });
+            ItemResult { code: item.code.clone(), concept: item.concept.clone(), domain: item.domain.clone(), stats }
+        })
+        .collect();
+    let domains = version
+        .domains
+        .iter()
+        .map(|domain| {
+            let of_domain: Vec<_> = likert.iter().filter(|i| i.domain == domain.code).collect();
+            let shape = of_domain.first().and_then(|i| version.scale_of(i)).and_then(|s| ScaleShape::new(s.values()));
+            let stats = shape.and_then(|shape| {
+                let matrix: Vec<Vec<Option<f64>>> = members
+                    .iter()
+                    .map(|r| {
+                        of_domain
+                            .iter()
+                            .map(|item| {
+                                let answer = r.answers.get(&item.code)?.as_f64()?;
+                                Some(shape.scored(answer, item.reverse_scored))
+                            })
+                            .collect()
+                    })
+                    .collect();
+                DomainStats::compute(&shape, &matrix)
+            });
+            DomainResult { code: domain.code.clone(), stats }
+        })
+        .collect();
+    GroupFigures { n: members.len(), items, domains }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn version() -> InstrumentDocument {
+        serde_json::from_str(include_str!("../../../instruments/state-orb-readiness.json"))
+            .expect("the state instrument")
+    }
+
+    fn response(perspective: &str, value: i64) -> ScoredResponse {
+        let answers = version()
+            .items
+            .iter()
+            .filter(|i| i.kind == ItemKind::Likert)
+            .map(|i| (i.code.clone(), json!(value)))
+            .collect();
+        ScoredResponse { perspective: Some(perspective.into()), unit: None, answers }
+    }
+
+    #[test]
+    fn every_group_below_the_minimum_is_withheld_and_listed() {
+        let mut responses: Vec<ScoredResponse> = (0..12).map(|i| response("SOCIAL_WORKER", 1 + i % 5)).collect();
+        responses.extend((0..2).map(|_| response("MANAGER", 5)));
+        responses.extend((0..6).map(|_| response("SUPERVISOR", 4)));
+        let results = administration_results(&version(), &responses, 5);
+        let overall = results.overall.shown().expect("twenty respondents are shown");
+        assert_eq!(overall.n, 20);
+        assert_eq!(overall.domains.len(), 6);
+        let by: BTreeMap<&str, &Released<GroupFigures>> =
+            results.by_perspective.iter().map(|g| (g.key.as_str(), &g.figures)).collect();
+        assert_eq!(by["MANAGER"], &Released::Withheld(Withheld::BelowMinimum));
+        assert_eq!(by["SUPERVISOR"], &Released::Withheld(Withheld::Complementary), "else managers = all − others");
+        assert!(by["SOCIAL_WORKER"].shown().is_some());
+    }
+
+    #[test]
+    fn a_small_overall_group_shows_nothing() {
+        let responses: Vec<ScoredResponse> = (0..4).map(|_| response("MANAGER", 3)).collect();
+        let results = administration_results(&version(), &responses, 5);
+        assert_eq!(results.overall, Released::Withheld(Withheld::BelowMinimum));
+        assert!(results.by_perspective.iter().all(|g| g.figures.shown().is_none()));
+    }
+
+    #[test]
+    fn reverse_scored_items_are_mirrored_before_scoring() {
+        let doc = version();
+        let reversed = doc.items.iter().find(|i| i.reverse_scored).expect("the state has a reverse-scored item");
+        let responses: Vec<ScoredResponse> = (0..5).map(|_| response("MANAGER", 5)).collect();
+        let results = administration_results(&doc, &responses, 5);
+        let item =
+            results.overall.shown().expect("shown").items.iter().find(|i| i.code == reversed.code).expect("item");
+        assert_eq!(
+            item.stats.as_ref().map(|s| s.summary.mean),
+            Some(1.0),
+            "strongly agreeing with a negative statement scores low"
+        );
+    }
+}
