@@ -35,6 +35,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("m0001_foundation", include_str!("../sql/0001_foundation.sql")),
     ("m0002_instruments", include_str!("../sql/0002_instruments.sql")),
     ("m0003_collection", include_str!("../sql/0003_collection.sql")),
+    ("m0004_results", include_str!("../sql/0004_results.sql")),
 ];
 
 /// The migrator the `orb` binary and the tests run.

@@ -12,4 +12,5 @@ mod exactly_once;
 mod instruments;
 mod people;
 mod protocol;
+mod results;
 mod row_level_security;

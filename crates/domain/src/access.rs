@@ -226,6 +226,29 @@ impl Principal {
         }
     }
 
+    /// Whether the caller may read an administration's scores: its county's lead once it has
+    /// closed; the county's staff, its active buddies and state faculty once the lead has also
+    /// released them. Returns whether the read crosses counties (to be audited).
+    pub fn may_read_results(&self, county: CountyId, closed: bool, released: bool) -> Result<ResultsRead, Error> {
+        self.signed_in()?;
+        let lead = self.role_in(county) == Some(CountyRole::Lead);
+        let member = self.role_in(county).is_some();
+        let outsider = self.partner_counties.contains(&county) || self.has_global_role(GlobalRole::Faculty);
+        if !(member || outsider) {
+            return Err(Error::NotFound("administration"));
+        }
+        if !closed {
+            return Err(Error::conflict(
+                "scores are released when the survey closes; until then only response counts show",
+            ));
+        }
+        if lead || released {
+            Ok(ResultsRead { cross_county: !member })
+        } else {
+            Err(Error::forbidden("the county's lead has not released these results yet"))
+        }
+    }
+
     /// The tenant settings the database's row-level security evaluates for this caller.
     pub fn tenant_settings(&self) -> TenantSettings {
         let join = |ids: &mut dyn Iterator<Item = CountyId>| ids.map(|id| id.to_string()).collect::<Vec<_>>().join(",");
@@ -360,6 +383,13 @@ impl MembershipManager {
     }
 }
 
+/// Permission to read one administration's scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResultsRead {
+    /// Whether the reader is outside the county (a buddy or faculty): such reads are audited.
+    pub cross_county: bool,
+}
+
 /// Proof the caller may author instruments of one owner.
 #[derive(Debug, Clone, Copy)]
 pub struct InstrumentAuthor {
@@ -442,6 +472,37 @@ mod tests {
         let faculty = Principal::user(UserId::new(), [GlobalRole::Faculty], vec![], []);
         assert!(faculty.as_reader_of(CountyId::new()).is_ok());
         assert!(faculty.as_lead_of(CountyId::new()).is_err());
+    }
+
+    #[test]
+    fn results_open_to_the_lead_at_close_and_to_others_on_release() {
+        let (county, buddy_county, other) = (CountyId::new(), CountyId::new(), CountyId::new());
+        let staff = Principal::user(
+            UserId::new(),
+            [],
+            vec![CountyMembership { county_id: county, role: CountyRole::Staff }],
+            [],
+        );
+        let buddy = Principal::user(
+            UserId::new(),
+            [],
+            vec![CountyMembership { county_id: buddy_county, role: CountyRole::Lead }],
+            [county],
+        );
+        let faculty = Principal::user(UserId::new(), [GlobalRole::Faculty], vec![], []);
+        let stranger = lead(other);
+        assert!(
+            matches!(lead(county).may_read_results(county, false, false), Err(Error::Conflict { .. })),
+            "not while open"
+        );
+        assert_eq!(lead(county).may_read_results(county, true, false), Ok(ResultsRead { cross_county: false }));
+        assert!(matches!(staff.may_read_results(county, true, false), Err(Error::Forbidden(_))));
+        assert_eq!(staff.may_read_results(county, true, true), Ok(ResultsRead { cross_county: false }));
+        assert_eq!(buddy.may_read_results(county, true, true), Ok(ResultsRead { cross_county: true }));
+        assert_eq!(faculty.may_read_results(county, true, true), Ok(ResultsRead { cross_county: true }));
+        assert_eq!(stranger.may_read_results(county, true, true), Err(Error::NotFound("administration")));
+        let admin = Principal::user(UserId::new(), [GlobalRole::Admin], vec![], []);
+        assert!(admin.may_read_results(county, true, true).is_err(), "operators read no survey data by their role");
     }
 
     #[test]

@@ -157,6 +157,20 @@ impl Administration {
         Ok(loader(ctx)?.load_one(InstrumentVersionId(self.0.instrument_version_id)).await?.map(InstrumentVersion))
     }
 
+    /// When the lead released the results to staff, buddies and faculty; `null` until then.
+    async fn results_released_at(&self) -> Option<DateTime<Utc>> {
+        self.0.results_released_at.map(Into::into)
+    }
+
+    /// Scores by group, domain and item, small groups withheld. The county's lead once the
+    /// survey has closed; its staff, its buddy counties and state faculty once the lead has
+    /// released them. Reads from outside the county are audited.
+    async fn results(&self, ctx: &Context<'_>) -> ApiResult<Option<crate::results::AdministrationResults>> {
+        let session = session(ctx)?;
+        let results = orb_store::results::of_administration(session, AdministrationId(self.0.id)).await.api()?;
+        Ok(Some((&results).into()))
+    }
+
     /// Whether the open link is on.
     async fn open_link_enabled(&self) -> bool {
         self.0.open_link_hash.is_some()
@@ -527,6 +541,17 @@ impl CollectionMutation {
         let change = session.change().await.api()?;
         let model =
             store::set_status(&change, &lead, administration, DomainStatus::Closed, None, Utc::now()).await.api()?;
+        change.commit().await.api()?;
+        Ok(Administration(model))
+    }
+
+    /// Releases a closed survey's results to the county's staff, its buddy counties and state
+    /// faculty. The survey can no longer reopen. The county's lead only.
+    async fn release_results(&self, ctx: &Context<'_>, administration_id: ID) -> ApiResult<Administration> {
+        let session = session(ctx)?;
+        let (administration, lead) = own(ctx, "administrationId", &administration_id).await?;
+        let change = session.change().await.api()?;
+        let model = orb_store::results::release(&change, &lead, administration, Utc::now()).await.api()?;
         change.commit().await.api()?;
         Ok(Administration(model))
     }

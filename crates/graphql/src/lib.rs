@@ -13,6 +13,7 @@ pub mod error;
 pub mod instruments;
 pub mod loaders;
 pub mod people;
+pub mod results;
 pub mod spans;
 
 use std::sync::Arc;

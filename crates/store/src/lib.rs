@@ -14,6 +14,7 @@ pub mod instruments;
 pub mod org_units;
 pub mod page;
 pub mod people;
+pub mod results;
 pub mod session;
 
 pub use error::{StoreError, StoreResult};

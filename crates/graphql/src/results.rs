@@ -1,0 +1,216 @@
+//! Results as front ends read them: per group (everyone, each perspective, each unit), per
+//! domain and per item. A withheld group is listed with its reason and no figure.
+
+use async_graphql::{Enum, ID, SimpleObject};
+use orb_domain::results::{self as domain, GroupFigures, Released};
+use orb_domain::scoring::{DomainStats, ItemStats, Share};
+
+use crate::collection::Perspective;
+
+/// Why a group's figures are withheld.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "orb_domain::results::Withheld")]
+pub enum WithheldReason {
+    /// Fewer respondents than the administration's minimum reporting group.
+    BelowMinimum,
+    /// Showing it would let a smaller group be computed by subtraction.
+    Complementary,
+}
+
+/// An administration's results.
+#[derive(SimpleObject)]
+pub struct AdministrationResults {
+    /// Everyone who submitted.
+    pub overall: GroupResult,
+    /// By perspective.
+    pub by_perspective: Vec<GroupResult>,
+    /// By org unit.
+    pub by_unit: Vec<GroupResult>,
+}
+
+/// One group's results, or why they are withheld.
+#[derive(SimpleObject)]
+pub struct GroupResult {
+    /// The perspective, for a perspective group.
+    pub perspective: Option<Perspective>,
+    /// The unit, for a unit group.
+    pub unit_id: Option<ID>,
+    /// Why the figures are withheld; `null` when they are shown.
+    pub withheld: Option<WithheldReason>,
+    /// Respondents (withheld with the figures).
+    pub n: Option<usize>,
+    /// Per domain: level and strength.
+    pub domains: Vec<DomainResult>,
+    /// Per Likert item.
+    pub items: Vec<ItemResult>,
+}
+
+/// A domain's level (mean) and strength (agreement) in one group.
+#[derive(SimpleObject)]
+pub struct DomainResult {
+    /// The domain's code.
+    pub code: String,
+    /// Respondents scored on it.
+    pub n: usize,
+    /// Respondents who answered too few of its items to be scored.
+    pub insufficient: usize,
+    /// Mean of respondents' domain scores.
+    pub mean: f64,
+    /// Their standard deviation.
+    pub sd: Option<f64>,
+    /// 95% interval of the mean.
+    pub ci_low: Option<f64>,
+    /// 95% interval of the mean.
+    pub ci_high: Option<f64>,
+    /// The mean on the 0–100 scale.
+    pub score: f64,
+    /// Cronbach's alpha of its items (complete cases).
+    pub alpha: Option<f64>,
+    /// Within-group agreement r_wg(j).
+    pub rwg_j: Option<f64>,
+    /// Lindell's r*_wg(j).
+    pub rwg_j_star: Option<f64>,
+    /// Average deviation from the item means.
+    pub ad_m: Option<f64>,
+    /// AD_M above which agreement is doubtful (A/6).
+    pub ad_threshold: Option<f64>,
+    /// Whether agreement is low (r_wg(j) < .70): the mean may hide a split group.
+    pub low_agreement: bool,
+}
+
+/// A share with its Wilson 95% interval.
+#[derive(SimpleObject)]
+pub struct ShareResult {
+    /// The proportion, 0–1.
+    pub share: f64,
+    /// Lower end of the interval.
+    pub low: f64,
+    /// Upper end of the interval.
+    pub high: f64,
+}
+
+impl From<Share> for ShareResult {
+    fn from(s: Share) -> Self {
+        Self { share: s.p, low: s.low, high: s.high }
+    }
+}
+
+/// Answers for one option value.
+#[derive(SimpleObject)]
+pub struct OptionCount {
+    /// The option's value.
+    pub value: i32,
+    /// How many chose it.
+    pub count: usize,
+}
+
+/// One Likert item in one group.
+#[derive(SimpleObject)]
+pub struct ItemResult {
+    /// The item's code.
+    pub code: String,
+    /// The state concept it measures.
+    pub concept: Option<String>,
+    /// Its domain's code.
+    pub domain: String,
+    /// Respondents who answered it.
+    pub n: usize,
+    /// Answers per option value.
+    pub counts: Vec<OptionCount>,
+    /// Mean (reverse-scored items mirrored).
+    pub mean: Option<f64>,
+    /// Standard deviation.
+    pub sd: Option<f64>,
+    /// 95% interval of the mean.
+    pub ci_low: Option<f64>,
+    /// 95% interval of the mean.
+    pub ci_high: Option<f64>,
+    /// Median.
+    pub median: Option<f64>,
+    /// Share above the midpoint.
+    pub favourable: Option<ShareResult>,
+    /// Share at the midpoint (scales with a neutral option).
+    pub neutral: Option<ShareResult>,
+    /// Share below the midpoint.
+    pub unfavourable: Option<ShareResult>,
+    /// The mean on the 0–100 scale.
+    pub score: Option<f64>,
+}
+
+fn domain_result(code: String, stats: &DomainStats) -> DomainResult {
+    DomainResult {
+        code,
+        n: stats.summary.n,
+        insufficient: stats.insufficient,
+        mean: stats.summary.mean,
+        sd: stats.summary.sd,
+        ci_low: stats.summary.ci.map(|c| c.0),
+        ci_high: stats.summary.ci.map(|c| c.1),
+        score: stats.score,
+        alpha: stats.alpha,
+        rwg_j: stats.agreement.map(|a| a.rwg_j),
+        rwg_j_star: stats.agreement.map(|a| a.rwg_j_star),
+        ad_m: stats.agreement.map(|a| a.ad_m),
+        ad_threshold: stats.agreement.map(|a| a.ad_threshold),
+        low_agreement: stats.agreement.is_some_and(|a| a.low),
+    }
+}
+
+fn item_result(item: &domain::ItemResult) -> ItemResult {
+    let stats: Option<&ItemStats> = item.stats.as_ref();
+    ItemResult {
+        code: item.code.clone(),
+        concept: item.concept.clone(),
+        domain: item.domain.clone(),
+        n: stats.map_or(0, |s| s.summary.n),
+        counts: stats
+            .map(|s| s.counts.iter().map(|&(value, count)| OptionCount { value, count }).collect())
+            .unwrap_or_default(),
+        mean: stats.map(|s| s.summary.mean),
+        sd: stats.and_then(|s| s.summary.sd),
+        ci_low: stats.and_then(|s| s.summary.ci.map(|c| c.0)),
+        ci_high: stats.and_then(|s| s.summary.ci.map(|c| c.1)),
+        median: stats.map(|s| s.median),
+        favourable: stats.map(|s| s.favourable.into()),
+        neutral: stats.and_then(|s| s.neutral.map(Into::into)),
+        unfavourable: stats.map(|s| s.unfavourable.into()),
+        score: stats.map(|s| s.score),
+    }
+}
+
+fn group(perspective: Option<Perspective>, unit: Option<uuid::Uuid>, figures: &Released<GroupFigures>) -> GroupResult {
+    let base = GroupResult {
+        perspective,
+        unit_id: unit.map(|u| ID(u.to_string())),
+        withheld: None,
+        n: None,
+        domains: Vec::new(),
+        items: Vec::new(),
+    };
+    match figures {
+        Released::Withheld(reason) => GroupResult { withheld: Some((*reason).into()), ..base },
+        Released::Shown(f) => GroupResult {
+            n: Some(f.n),
+            domains: f.domains.iter().filter_map(|d| Some(domain_result(d.code.clone(), d.stats.as_ref()?))).collect(),
+            items: f.items.iter().map(item_result).collect(),
+            ..base
+        },
+    }
+}
+
+impl From<&domain::AdministrationResults> for AdministrationResults {
+    fn from(results: &domain::AdministrationResults) -> Self {
+        Self {
+            overall: group(None, None, &results.overall),
+            by_perspective: results
+                .by_perspective
+                .iter()
+                .map(|g| {
+                    let perspective = orb_domain::collection::Perspective::from_stored(&g.key).map(Into::into);
+                    group(perspective, None, &g.figures)
+                })
+                .collect(),
+            by_unit: results.by_unit.iter().map(|g| group(None, Some(g.key), &g.figures)).collect(),
+        }
+    }
+}
