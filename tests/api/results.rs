@@ -158,3 +158,131 @@ async fn nobody_but_the_lead_and_the_respondent_reads_a_response_row() {
         assert!(rows.is_empty(), "{email} reads no response row, even with results released");
     }
 }
+
+/// A released wave in `county` on its instrument with key `key`: `answers` per respondent give
+/// every Likert item of `domain` the listed value.
+async fn released_wave(app: &TestApp, county: &str, key: &str, domain: &str, answers: &[i64]) -> String {
+    let lead = app.sign_in(&format!("lead@{county}.demo.orb")).await;
+    let listed =
+        lead.graphql("{ instruments { key latestPublished { id items { code domain kind } } } }", json!({})).await;
+    let instruments = listed.ok()["instruments"].as_array().cloned().unwrap_or_default();
+    let version = instruments.iter().find(|i| i["key"] == key).expect("the instrument")["latestPublished"].clone();
+    let items: Vec<String> = version["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|i| i["domain"] == domain && i["kind"] == "LIKERT")
+        .map(|i| i["code"].as_str().expect("code").to_owned())
+        .collect();
+    let created = lead
+        .graphql(
+            "mutation($input: CreateAdministrationInput!) { createAdministration(input: $input) { id } }",
+            json!({ "input": {
+                "countyId": app.county_id(county).await,
+                "instrumentVersionId": version["id"],
+                "title": format!("{county} wave {}", answers.len()),
+                "opensAt": (Utc::now() - Duration::hours(1)).to_rfc3339(),
+                "closesAt": (Utc::now() + Duration::days(14)).to_rfc3339(),
+                "perspectives": ["SOCIAL_WORKER"],
+            } }),
+        )
+        .await;
+    let id = created.ok()["createAdministration"]["id"].as_str().expect("id").to_owned();
+    lead.graphql("mutation($id: ID!) { openAdministration(id: $id) { status } }", json!({ "id": id })).await.ok();
+    let forms: Vec<Value> = answers
+        .iter()
+        .enumerate()
+        .map(|(n, value)| {
+            let answers: serde_json::Map<String, Value> = items.iter().map(|c| (c.clone(), json!(value))).collect();
+            json!({ "idempotencyKey": format!("{county}-{key}-{n:04}-{}", answers.len()), "response": { "answers": answers, "perspective": "SOCIAL_WORKER" } })
+        })
+        .collect();
+    lead.graphql(
+        "mutation($id: ID!, $forms: [PaperFormInput!]!) { enterPaperForms(administrationId: $id, forms: $forms) { stored } }",
+        json!({ "id": id, "forms": forms }),
+    )
+    .await
+    .ok();
+    lead.graphql("mutation($id: ID!) { closeAdministration(id: $id) { status } }", json!({ "id": id })).await.ok();
+    lead.graphql("mutation($id: ID!) { releaseResults(administrationId: $id) { id } }", json!({ "id": id })).await.ok();
+    id
+}
+
+#[tokio::test]
+async fn a_county_sees_how_a_domain_moved_between_waves() {
+    let app = spawn_app().await;
+    let first = released_wave(&app, "kings", "orb-readiness", "LEAD", &[2, 3, 3, 2, 3, 3, 2, 3]).await;
+    let second = released_wave(&app, "kings", "orb-readiness", "LEAD", &[4, 4, 3, 4, 5, 4, 4, 3, 4]).await;
+    let lead = app.sign_in("lead@kings.demo.orb").await;
+    let changes = lead
+        .graphql(
+            "query($id: ID!, $earlier: ID!) { administration(id: $id) { changeSince(earlierId: $earlier) {
+                domain withheld concepts earlierScore laterScore change changeLow changeHigh hedgesG caveats } } }",
+            json!({ "id": second, "earlier": first }),
+        )
+        .await;
+    let data = changes.ok();
+    let lead_domain = data["administration"]["changeSince"]
+        .as_array()
+        .and_then(|c| c.iter().find(|d| d["domain"] == "LEAD"))
+        .cloned()
+        .expect("LEAD is compared");
+    let (change, low, high) = (
+        lead_domain["change"].as_f64().expect("a change"),
+        lead_domain["changeLow"].as_f64().expect("an interval"),
+        lead_domain["changeHigh"].as_f64().expect("an interval"),
+    );
+    assert!(change > 0.0 && low > 0.0 && low < change && change < high, "LEAD rose clearly: {lead_domain}");
+    assert_eq!(lead_domain["caveats"], json!([]), "the same version on both waves compares exactly");
+    assert!(lead_domain["hedgesG"].as_f64().is_some_and(|g| g > 1.0));
+    // Another county's wave is not comparable through Kings.
+    let other = released_wave(&app, "orange", "orb-readiness-orange", "FIT", &[3, 3, 3, 3, 3]).await;
+    lead.graphql(
+        "query($id: ID!, $earlier: ID!) { administration(id: $id) { changeSince(earlierId: $earlier) { domain } } }",
+        json!({ "id": second, "earlier": other }),
+    )
+    .await
+    .expect_code("NOT_FOUND");
+}
+
+#[tokio::test]
+async fn faculty_line_up_counties_on_shared_concepts_whatever_their_scales() {
+    let app = spawn_app().await;
+    // Kings on the state's 5-point scale, Orange on its 4-point adaptation, both at the top.
+    let kings = released_wave(&app, "kings", "orb-readiness", "FIT", &[5, 5, 5, 5, 5, 5]).await;
+    let orange = released_wave(&app, "orange", "orb-readiness-orange", "FIT", &[4, 4, 4, 4, 4, 4]).await;
+    let small = released_wave(&app, "calaveras", "orb-readiness", "FIT", &[1, 2]).await;
+    let faculty = app.sign_in("faculty@demo.orb").await;
+    let line = faculty
+        .graphql(
+            "query($ids: [ID!]!) { compareCounties(administrationIds: $ids, domain: \"FIT\") { concepts counties { administrationId withheld n score } } }",
+            json!({ "ids": [kings, orange, small] }),
+        )
+        .await;
+    let data = line.ok()["compareCounties"].clone();
+    let concepts = data["concepts"].as_array().expect("concepts");
+    assert!(!concepts.is_empty() && concepts.len() <= 3, "only the concepts Orange kept: {concepts:?}");
+    let level = |id: &str| {
+        data["counties"]
+            .as_array()
+            .and_then(|c| c.iter().find(|x| x["administrationId"] == id))
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    // Orange answers 4 and 5 are never averaged: each top answer is 100 on its own scale.
+    // (Reverse-scored items are mirrored, so a county answering its top everywhere scores 100
+    // only on the positively worded shared items; both do the same here.)
+    assert_eq!(level(&kings)["score"], level(&orange)["score"], "the tops of a 5- and a 4-point scale meet: {data}");
+    assert_eq!(level(&small)["withheld"], "BELOW_MINIMUM");
+    assert_eq!(level(&small)["score"], Value::Null);
+
+    // A lead cannot line up other counties.
+    let lead = app.sign_in("lead@kings.demo.orb").await;
+    lead.graphql(
+        "query($ids: [ID!]!) { compareCounties(administrationIds: $ids, domain: \"FIT\") { concepts } }",
+        json!({ "ids": [kings, orange] }),
+    )
+    .await
+    .expect_code("NOT_FOUND");
+    assert!(app.count("audit_log WHERE action = 'results.read'").await >= 3, "faculty's reads are audited");
+}

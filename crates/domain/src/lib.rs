@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod collection;
+pub mod comparison;
 pub mod county;
 pub mod error;
 pub mod ids;

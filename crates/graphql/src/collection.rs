@@ -171,6 +171,23 @@ impl Administration {
         Ok(Some((&results).into()))
     }
 
+    /// How each domain moved since an earlier wave of the same county, on the concepts both
+    /// versions share (0–100), with a Welch interval, Hedges' g and caveats where the item set or
+    /// scale differs. Both waves' results must be readable by the caller.
+    async fn change_since(
+        &self,
+        ctx: &Context<'_>,
+        earlier_id: ID,
+    ) -> ApiResult<Vec<crate::results::DomainChangeResult>> {
+        let session = session(ctx)?;
+        let earlier: AdministrationId = id("earlierId", &earlier_id)?;
+        let changes = orb_store::results::change_between(session, earlier, AdministrationId(self.0.id)).await.api()?;
+        Ok(changes
+            .into_iter()
+            .map(|(domain, change)| crate::results::DomainChangeResult::from_domain(domain, &change))
+            .collect())
+    }
+
     /// Whether the open link is on.
     async fn open_link_enabled(&self) -> bool {
         self.0.open_link_hash.is_some()

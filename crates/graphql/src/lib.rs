@@ -32,6 +32,7 @@ pub struct Query(
     audit::AuditQuery,
     instruments::InstrumentQuery,
     collection::CollectionQuery,
+    results::ComparisonQuery,
 );
 
 /// Every mutation, grouped by area.

@@ -3,6 +3,7 @@
 
 use async_graphql::{Enum, ID, SimpleObject};
 use orb_domain::results::{self as domain, GroupFigures, Released};
+
 use orb_domain::scoring::{DomainStats, ItemStats, Share};
 
 use crate::collection::Perspective;
@@ -212,5 +213,160 @@ impl From<&domain::AdministrationResults> for AdministrationResults {
                 .collect(),
             by_unit: results.by_unit.iter().map(|g| group(None, Some(g.key), &g.figures)).collect(),
         }
+    }
+}
+
+/// Why a comparison is not like for like (it is still made on shared concepts, on 0–100).
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "orb_domain::comparison::Caveat")]
+pub enum ComparisonCaveat {
+    /// The two versions ask different items in this domain.
+    ItemSetDiffers,
+    /// Shared items answer on different scales.
+    ScaleDiffers,
+}
+
+/// How one domain moved between two waves of a county, on the concepts both share (0–100).
+#[derive(SimpleObject)]
+pub struct DomainChangeResult {
+    /// The domain's code.
+    pub domain: String,
+    /// Why it is withheld; `null` when shown.
+    pub withheld: Option<WithheldReason>,
+    /// The concepts compared.
+    pub concepts: Vec<String>,
+    /// Respondents scored in the earlier wave.
+    pub earlier_n: Option<usize>,
+    /// Earlier level (0–100).
+    pub earlier_score: Option<f64>,
+    /// Respondents scored in the later wave.
+    pub later_n: Option<usize>,
+    /// Later level (0–100).
+    pub later_score: Option<f64>,
+    /// Later − earlier.
+    pub change: Option<f64>,
+    /// Welch 95% interval of the change.
+    pub change_low: Option<f64>,
+    /// Welch 95% interval of the change.
+    pub change_high: Option<f64>,
+    /// Hedges' g.
+    pub hedges_g: Option<f64>,
+    /// What makes it less than exact.
+    pub caveats: Vec<ComparisonCaveat>,
+}
+
+impl DomainChangeResult {
+    /// The API view of a domain's change.
+    pub fn from_domain(domain: String, change: &Released<orb_domain::comparison::DomainChange>) -> Self {
+        let empty = Self {
+            domain,
+            withheld: None,
+            concepts: Vec::new(),
+            earlier_n: None,
+            earlier_score: None,
+            later_n: None,
+            later_score: None,
+            change: None,
+            change_low: None,
+            change_high: None,
+            hedges_g: None,
+            caveats: Vec::new(),
+        };
+        match change {
+            Released::Withheld(reason) => Self { withheld: Some((*reason).into()), ..empty },
+            Released::Shown(c) => Self {
+                concepts: c.concepts.clone(),
+                earlier_n: Some(c.earlier.n),
+                earlier_score: Some(c.earlier.mean),
+                later_n: Some(c.later.n),
+                later_score: Some(c.later.mean),
+                change: c.change.map(|d| d.diff),
+                change_low: c.change.map(|d| d.ci.0),
+                change_high: c.change.map(|d| d.ci.1),
+                hedges_g: c.change.and_then(|d| d.hedges_g),
+                caveats: c.caveats.iter().map(|&k| k.into()).collect(),
+                ..empty
+            },
+        }
+    }
+}
+
+/// One county's level on the compared domain (0–100 over the shared concepts).
+#[derive(SimpleObject)]
+pub struct CountyLevel {
+    /// The administration compared.
+    pub administration_id: ID,
+    /// Its county.
+    pub county_id: ID,
+    /// Why it is withheld; `null` when shown.
+    pub withheld: Option<WithheldReason>,
+    /// Respondents scored.
+    pub n: Option<usize>,
+    /// Mean level (0–100).
+    pub score: Option<f64>,
+    /// 95% interval of the mean.
+    pub ci_low: Option<f64>,
+    /// 95% interval of the mean.
+    pub ci_high: Option<f64>,
+}
+
+/// Counties lined up on one domain.
+#[derive(SimpleObject)]
+pub struct CountyComparison {
+    /// The domain's code.
+    pub domain: String,
+    /// The concepts every compared version measures in it.
+    pub concepts: Vec<String>,
+    /// Each county's level.
+    pub counties: Vec<CountyLevel>,
+}
+
+/// Cross-county queries.
+#[derive(Default)]
+pub struct ComparisonQuery;
+
+#[async_graphql::Object]
+impl ComparisonQuery {
+    /// Lines up administrations (typically each county's latest released wave) on one domain, on
+    /// the concepts all their versions share, on 0–100. Each must be readable by the caller
+    /// (faculty: released ones of every county); reads outside one's county are audited.
+    async fn compare_counties(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+        administration_ids: Vec<ID>,
+        domain: String,
+    ) -> crate::error::ApiResult<CountyComparison> {
+        use crate::error::IntoApi;
+        let session = crate::context::session(ctx)?;
+        session.principal().as_signed_in().api()?;
+        let ids = administration_ids
+            .iter()
+            .enumerate()
+            .map(|(i, raw)| crate::context::id(&format!("administrationIds[{i}]"), raw))
+            .collect::<Result<Vec<orb_domain::ids::AdministrationId>, _>>()?;
+        let line = orb_store::results::lineup_on(session, &ids, domain.trim()).await.api()?;
+        Ok(CountyComparison {
+            domain: domain.trim().to_owned(),
+            concepts: line.concepts,
+            counties: line
+                .groups
+                .into_iter()
+                .map(|(administration, figures)| {
+                    let shown = figures.shown();
+                    CountyLevel {
+                        administration_id: ID(administration.id.to_string()),
+                        county_id: ID(administration.county_id.to_string()),
+                        withheld: match &figures {
+                            Released::Withheld(r) => Some((*r).into()),
+                            Released::Shown(_) => None,
+                        },
+                        n: shown.map(|s| s.n),
+                        score: shown.map(|s| s.mean),
+                        ci_low: shown.and_then(|s| s.ci.map(|c| c.0)),
+                        ci_high: shown.and_then(|s| s.ci.map(|c| c.1)),
+                    }
+                })
+                .collect(),
+        })
     }
 }

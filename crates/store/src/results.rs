@@ -5,8 +5,9 @@
 use chrono::{DateTime, Utc};
 use orb_domain::Error as Refusal;
 use orb_domain::access::LeadOf;
+use orb_domain::comparison::{DomainChange, Lineup, Wave, lineup, wave_change};
 use orb_domain::ids::{AdministrationId, CountyId};
-use orb_domain::results::{AdministrationResults, ScoredResponse, administration_results};
+use orb_domain::results::{AdministrationResults, Released, ScoredResponse, administration_results};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbBackend, Statement, Value};
 use serde_json::json;
 
@@ -14,11 +15,34 @@ use crate::audit::{self, AuditEntry};
 use crate::collection;
 use crate::entities::administrations;
 use crate::error::StoreResult;
-use crate::instruments;
+use crate::instruments::{self, VersionRecord};
 use crate::session::{Change, Session};
 
-/// The scores of one administration, as the caller may see them.
-pub async fn of_administration(session: &Session, id: AdministrationId) -> StoreResult<AdministrationResults> {
+/// One administration's submitted answers as the results feed gives them, with its version,
+/// after checking the caller may read its scores (and auditing a read from outside the county).
+pub struct LoadedWave {
+    /// The administration.
+    pub administration: administrations::Model,
+    /// The version it ran.
+    pub version: VersionRecord,
+    /// Its submitted responses: perspective, unit and answers only.
+    pub responses: Vec<ScoredResponse>,
+}
+
+impl LoadedWave {
+    /// The minimum reporting group size.
+    pub fn min_group(&self) -> usize {
+        usize::try_from(self.administration.min_group_size).unwrap_or(5)
+    }
+
+    /// The domain's view of it.
+    pub fn wave(&self) -> Wave<'_> {
+        Wave { version: &self.version.document, responses: &self.responses }
+    }
+}
+
+/// Loads one administration for results.
+pub async fn load(session: &Session, id: AdministrationId) -> StoreResult<LoadedWave> {
     let administration = collection::by_id(session.db(), id).await?.ok_or(Refusal::NotFound("administration"))?;
     let read = session.principal().may_read_results(
         CountyId(administration.county_id),
@@ -58,8 +82,50 @@ pub async fn of_administration(session: &Session, id: AdministrationId) -> Store
         .await?;
         change.commit().await?;
     }
-    let min_group = usize::try_from(administration.min_group_size).unwrap_or(5);
-    Ok(administration_results(&version.document, &responses, min_group))
+    Ok(LoadedWave { administration, version, responses })
+}
+
+/// The scores of one administration, as the caller may see them.
+pub async fn of_administration(session: &Session, id: AdministrationId) -> StoreResult<AdministrationResults> {
+    let wave = load(session, id).await?;
+    Ok(administration_results(&wave.version.document, &wave.responses, wave.min_group()))
+}
+
+/// How a county's domains moved from an earlier wave to a later one, on shared concepts.
+pub async fn change_between(
+    session: &Session,
+    earlier: AdministrationId,
+    later: AdministrationId,
+) -> StoreResult<Vec<(String, Released<DomainChange>)>> {
+    let (before, after) = (load(session, earlier).await?, load(session, later).await?);
+    if before.administration.county_id != after.administration.county_id {
+        return Err(Refusal::invalid(
+            "earlierId",
+            "compare waves of the same county; use compareCounties across counties",
+        )
+        .into());
+    }
+    let min_group = before.min_group().max(after.min_group());
+    Ok(wave_change(before.wave(), after.wave(), min_group))
+}
+
+/// Administrations (one per county, typically each county's latest) lined up on one domain.
+pub async fn lineup_on(
+    session: &Session,
+    ids: &[AdministrationId],
+    domain: &str,
+) -> StoreResult<Lineup<administrations::Model>> {
+    if ids.is_empty() || ids.len() > 200 {
+        return Err(Refusal::invalid("administrationIds", "give between 1 and 200 administrations").into());
+    }
+    let mut waves = Vec::with_capacity(ids.len());
+    for id in ids {
+        waves.push(load(session, *id).await?);
+    }
+    let keyed: Vec<(administrations::Model, Wave<'_>)> =
+        waves.iter().map(|w| (w.administration.clone(), w.wave())).collect();
+    let minimum = |a: &administrations::Model| usize::try_from(a.min_group_size).unwrap_or(5);
+    Ok(lineup(&keyed, domain, &minimum))
 }
 
 /// Releases a closed administration's results to the county's staff, its buddies and faculty.
