@@ -286,3 +286,112 @@ async fn faculty_line_up_counties_on_shared_concepts_whatever_their_scales() {
     .expect_code("NOT_FOUND");
     assert!(app.count("audit_log WHERE action = 'results.read'").await >= 3, "faculty's reads are audited");
 }
+
+#[tokio::test]
+async fn free_text_stays_with_the_county_unless_shared_and_never_reaches_faculty() {
+    let app = spawn_app().await;
+    let lead = app.sign_in("lead@kings.demo.orb").await;
+    let state = lead.graphql("{ instruments(owner: { state: true }) { latestPublished { id } } }", json!({})).await;
+    let version = state.ok()["instruments"][0]["latestPublished"]["id"].clone();
+    let created = lead
+        .graphql(
+            "mutation($input: CreateAdministrationInput!) { createAdministration(input: $input) { id freeTextMinGroupSize } }",
+            json!({ "input": {
+                "countyId": app.county_id("kings").await, "instrumentVersionId": version, "title": "Kings voices",
+                "opensAt": (Utc::now() - Duration::hours(1)).to_rfc3339(), "closesAt": (Utc::now() + Duration::days(7)).to_rfc3339(),
+                "perspectives": ["SOCIAL_WORKER"], "minGroupSize": 5 } }),
+        )
+        .await;
+    assert_eq!(created.ok()["createAdministration"]["freeTextMinGroupSize"], 5);
+    let id = created.ok()["createAdministration"]["id"].as_str().expect("id").to_owned();
+    lead.graphql("mutation($id: ID!) { openAdministration(id: $id) { status } }", json!({ "id": id })).await.ok();
+    let forms: Vec<Value> = (0..6)
+        .map(|n| {
+            json!({ "idempotencyKey": format!("voice-{n:04}"), "response": {
+            "answers": { "FIT1": 3, "FIT_HELP": format!("Idea number {n}") }, "perspective": "SOCIAL_WORKER" } })
+        })
+        .collect();
+    lead.graphql(
+        "mutation($id: ID!, $forms: [PaperFormInput!]!) { enterPaperForms(administrationId: $id, forms: $forms) { stored } }",
+        json!({ "id": id, "forms": forms }),
+    )
+    .await
+    .ok();
+    lead.graphql("mutation($id: ID!) { closeAdministration(id: $id) { status } }", json!({ "id": id })).await.ok();
+    const FREE_TEXT: &str = "query($id: ID!) { administration(id: $id) { freeText { code withheld answers } } }";
+    let read = lead.graphql(FREE_TEXT, json!({ "id": id })).await;
+    let fit = read.ok()["administration"]["freeText"]
+        .as_array()
+        .and_then(|t| t.iter().find(|f| f["code"] == "FIT_HELP"))
+        .cloned();
+    let mut answers: Vec<String> = fit
+        .as_ref()
+        .map(|f| {
+            f["answers"].as_array().expect("answers").iter().filter_map(|a| a.as_str().map(str::to_owned)).collect()
+        })
+        .unwrap_or_default();
+    answers.sort();
+    assert_eq!(
+        answers,
+        (0..6).map(|n| format!("Idea number {n}")).collect::<Vec<_>>(),
+        "the lead reads them all, unattributed"
+    );
+
+    let (staff, buddy, faculty) = (
+        app.sign_in("staff@kings.demo.orb").await,
+        app.sign_in("lead@alameda.demo.orb").await,
+        app.sign_in("faculty@demo.orb").await,
+    );
+    staff.graphql(FREE_TEXT, json!({ "id": id })).await.expect_code("FORBIDDEN");
+    lead.graphql("mutation($id: ID!) { releaseResults(administrationId: $id) { id } }", json!({ "id": id })).await.ok();
+    assert!(staff.graphql(FREE_TEXT, json!({ "id": id })).await.errors().is_empty(), "staff read it once released");
+    buddy.graphql(FREE_TEXT, json!({ "id": id })).await.expect_code("FORBIDDEN");
+    faculty.graphql(FREE_TEXT, json!({ "id": id })).await.expect_code("FORBIDDEN");
+
+    // The lead shares with buddies; faculty still never read it.
+    let policy = "mutation($id: ID!, $min: Int, $share: Boolean) { setFreeTextPolicy(administrationId: $id, minGroupSize: $min, shareWithBuddies: $share) { freeTextMinGroupSize shareFreeTextWithBuddies } }";
+    lead.graphql(policy, json!({ "id": id, "share": true })).await.ok();
+    assert!(
+        buddy.graphql(FREE_TEXT, json!({ "id": id })).await.errors().is_empty(),
+        "the buddy reads shared free text"
+    );
+    faculty.graphql(FREE_TEXT, json!({ "id": id })).await.expect_code("FORBIDDEN");
+    lead.graphql(policy, json!({ "id": id, "min": 3 })).await.expect_code("BAD_USER_INPUT");
+    lead.graphql(policy, json!({ "id": id, "min": 10 })).await.ok();
+    let withheld = lead.graphql(FREE_TEXT, json!({ "id": id })).await;
+    assert!(
+        withheld.ok()["administration"]["freeText"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .all(|f| f["withheld"] == "BELOW_MINIMUM" && f["answers"] == json!([])),
+        "six answers are below a free-text minimum of ten"
+    );
+
+    // Faculty's aggregates are fed without any text: it never leaves the database for them.
+    let runtime = orb_server::database::runtime_url(&app.settings).await.expect("runtime role");
+    let store = orb_store::Store::connect(&orb_store::StoreOptions {
+        url: secrecy::ExposeSecret::expose_secret(&runtime).to_owned(),
+        max_connections: 1,
+        acquire_timeout: std::time::Duration::from_secs(5),
+        statement_timeout: std::time::Duration::from_secs(5),
+    })
+    .await
+    .expect("store");
+    let user = app.db.scalar_text("SELECT id::text FROM users WHERE email = 'faculty@demo.orb'").await;
+    let session = store.begin(orb_store::Caller::User(user.parse().expect("uuid")), None).await.expect("session");
+    use sea_orm::ConnectionTrait;
+    let rows = session
+        .db()
+        .query_all_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            format!("SELECT answers::text AS a FROM orb.results_feed('{id}')"),
+        ))
+        .await
+        .expect("the feed runs");
+    assert_eq!(rows.len(), 6, "faculty get the aggregates' input");
+    for row in rows {
+        let text: String = row.try_get("", "a").expect("text");
+        assert!(!text.contains("Idea number"), "but no free text: {text}");
+    }
+}

@@ -249,6 +249,27 @@ impl Principal {
         }
     }
 
+    /// Whether the caller may read an administration's free-text answers: its lead once
+    /// closed, its staff once released, its buddies only when the county shares them, faculty
+    /// never (they compare aggregates).
+    pub fn may_read_free_text(
+        &self,
+        county: CountyId,
+        closed: bool,
+        released: bool,
+        shared_with_buddies: bool,
+    ) -> Result<(), Error> {
+        let read = self.may_read_results(county, closed, released)?;
+        let member = self.role_in(county).is_some();
+        if member || (read.cross_county && shared_with_buddies && self.partner_counties.contains(&county)) {
+            Ok(())
+        } else {
+            Err(Error::forbidden(
+                "free-text answers stay with the county unless it shares them with its buddy; faculty see aggregates only",
+            ))
+        }
+    }
+
     /// The tenant settings the database's row-level security evaluates for this caller.
     pub fn tenant_settings(&self) -> TenantSettings {
         let join = |ids: &mut dyn Iterator<Item = CountyId>| ids.map(|id| id.to_string()).collect::<Vec<_>>().join(",");

@@ -193,6 +193,44 @@ fn figures(version: &InstrumentDocument, members: &[&ScoredResponse]) -> GroupFi
     GroupFigures { n: members.len(), items, domains }
 }
 
+/// One open question's answers, released only for a group at or above the free-text minimum,
+/// in random order, with nothing attached (no perspective, unit or time).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FreeText {
+    /// The item's code.
+    pub code: String,
+    /// Its domain.
+    pub domain: String,
+    /// The answers, shuffled; or why they are withheld.
+    pub answers: Released<Vec<String>>,
+}
+
+/// The free-text answers of everyone who submitted.
+pub fn free_text(
+    version: &InstrumentDocument,
+    responses: &[ScoredResponse],
+    min_group: usize,
+    rng: &mut impl rand::Rng,
+) -> Vec<FreeText> {
+    use rand::seq::SliceRandom;
+    version
+        .items
+        .iter()
+        .filter(|i| i.kind == ItemKind::Text)
+        .map(|item| {
+            let answers = if responses.len() < min_group {
+                Released::Withheld(Withheld::BelowMinimum)
+            } else {
+                let mut texts: Vec<String> =
+                    responses.iter().filter_map(|r| r.answers.get(&item.code)?.as_str().map(str::to_owned)).collect();
+                texts.shuffle(rng);
+                Released::Shown(texts)
+            };
+            FreeText { code: item.code.clone(), domain: item.domain.clone(), answers }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -236,6 +274,37 @@ mod tests {
         let results = administration_results(&version(), &responses, 5);
         assert_eq!(results.overall, Released::Withheld(Withheld::BelowMinimum));
         assert!(results.by_perspective.iter().all(|g| g.figures.shown().is_none()));
+    }
+
+    #[test]
+    fn free_text_needs_its_own_minimum_and_comes_in_random_order() {
+        let doc = version();
+        let text_item = doc.items.iter().find(|i| i.kind == ItemKind::Text).expect("a text item").code.clone();
+        let responses: Vec<ScoredResponse> = (0..30)
+            .map(|n| {
+                let mut r = response("MANAGER", 3);
+                r.answers.insert(text_item.clone(), json!(format!("idea {n}")));
+                r
+            })
+            .collect();
+        let mut rng = rand::rngs::OsRng;
+        assert!(
+            free_text(&doc, &responses[..4], 5, &mut rng)
+                .iter()
+                .all(|f| f.answers == Released::Withheld(Withheld::BelowMinimum))
+        );
+        let orders: Vec<Vec<String>> = (0..3)
+            .map(|_| {
+                let released = free_text(&doc, &responses, 5, &mut rng);
+                released
+                    .into_iter()
+                    .find(|f| f.code == text_item)
+                    .and_then(|f| f.answers.shown().cloned())
+                    .expect("shown")
+            })
+            .collect();
+        assert_eq!(orders[0].len(), 30);
+        assert!(orders.windows(2).any(|w| w[0] != w[1]), "the order is not the order of submission");
     }
 
     #[test]

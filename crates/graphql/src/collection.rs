@@ -188,6 +188,25 @@ impl Administration {
             .collect())
     }
 
+    /// The smallest group whose free text is shown (never below `minGroupSize`).
+    async fn free_text_min_group_size(&self) -> usize {
+        orb_store::results::free_text_minimum(&self.0)
+    }
+
+    /// Whether the county shares its free-text answers with its buddy counties.
+    async fn share_free_text_with_buddies(&self) -> bool {
+        self.0.share_free_text_with_buddies
+    }
+
+    /// Answers to the open questions, shuffled and unattributed, for groups at or above the
+    /// free-text minimum: the county's lead once closed, its staff once released, its buddies
+    /// only if the county shares them; never faculty.
+    async fn free_text(&self, ctx: &Context<'_>) -> ApiResult<Option<Vec<crate::results::FreeTextResult>>> {
+        let session = session(ctx)?;
+        let texts = orb_store::results::free_text_of(session, AdministrationId(self.0.id)).await.api()?;
+        Ok(Some(texts.into_iter().map(Into::into).collect()))
+    }
+
     /// Whether the open link is on.
     async fn open_link_enabled(&self) -> bool {
         self.0.open_link_hash.is_some()
@@ -569,6 +588,31 @@ impl CollectionMutation {
         let (administration, lead) = own(ctx, "administrationId", &administration_id).await?;
         let change = session.change().await.api()?;
         let model = orb_store::results::release(&change, &lead, administration, Utc::now()).await.api()?;
+        change.commit().await.api()?;
+        Ok(Administration(model))
+    }
+
+    /// Sets the free-text policy: its minimum group (never below the survey's minimum) and
+    /// whether buddy counties may read it. The county's lead only.
+    async fn set_free_text_policy(
+        &self,
+        ctx: &Context<'_>,
+        administration_id: ID,
+        min_group_size: Option<i32>,
+        share_with_buddies: Option<bool>,
+    ) -> ApiResult<Administration> {
+        let session = session(ctx)?;
+        let (administration, lead) = own(ctx, "administrationId", &administration_id).await?;
+        let change = session.change().await.api()?;
+        let model = orb_store::results::set_free_text_policy(
+            &change,
+            &lead,
+            administration,
+            min_group_size,
+            share_with_buddies,
+        )
+        .await
+        .api()?;
         change.commit().await.api()?;
         Ok(Administration(model))
     }

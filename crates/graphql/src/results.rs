@@ -370,3 +370,27 @@ impl ComparisonQuery {
         })
     }
 }
+
+/// One open question's answers: shuffled, unattributed; or why they are withheld.
+#[derive(SimpleObject)]
+pub struct FreeTextResult {
+    /// The item's code.
+    pub code: String,
+    /// Its domain's code.
+    pub domain: String,
+    /// Why the answers are withheld; `null` when shown.
+    pub withheld: Option<WithheldReason>,
+    /// The answers in random order, with no perspective, unit or time.
+    pub answers: Vec<String>,
+}
+
+impl From<domain::FreeText> for FreeTextResult {
+    fn from(f: domain::FreeText) -> Self {
+        match f.answers {
+            Released::Shown(answers) => Self { code: f.code, domain: f.domain, withheld: None, answers },
+            Released::Withheld(reason) => {
+                Self { code: f.code, domain: f.domain, withheld: Some(reason.into()), answers: Vec::new() }
+            }
+        }
+    }
+}

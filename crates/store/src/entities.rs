@@ -262,6 +262,8 @@ pub mod administrations {
         pub created_at: DateTimeWithTimeZone,
         pub opened_at: Option<DateTimeWithTimeZone>,
         pub closed_at: Option<DateTimeWithTimeZone>,
+        pub free_text_min_group_size: Option<i32>,
+        pub share_free_text_with_buddies: bool,
     }
     no_relations!();
 }

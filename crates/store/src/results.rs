@@ -7,7 +7,9 @@ use orb_domain::Error as Refusal;
 use orb_domain::access::LeadOf;
 use orb_domain::comparison::{DomainChange, Lineup, Wave, lineup, wave_change};
 use orb_domain::ids::{AdministrationId, CountyId};
-use orb_domain::results::{AdministrationResults, Released, ScoredResponse, administration_results};
+use orb_domain::results::{
+    AdministrationResults, FreeText, Released, ScoredResponse, administration_results, free_text,
+};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbBackend, Statement, Value};
 use serde_json::json;
 
@@ -83,6 +85,76 @@ pub async fn load(session: &Session, id: AdministrationId) -> StoreResult<Loaded
         change.commit().await?;
     }
     Ok(LoadedWave { administration, version, responses })
+}
+
+/// The smallest group whose free text is shown: the lead's setting, or the larger of 5 and the
+/// score minimum.
+pub fn free_text_minimum(administration: &administrations::Model) -> usize {
+    let floor = administration.min_group_size.max(5);
+    usize::try_from(administration.free_text_min_group_size.unwrap_or(floor).max(administration.min_group_size))
+        .unwrap_or(5)
+}
+
+/// The free-text answers of one administration, if the caller may read them.
+pub async fn free_text_of(session: &Session, id: AdministrationId) -> StoreResult<Vec<FreeText>> {
+    let administration = collection::by_id(session.db(), id).await?.ok_or(Refusal::NotFound("administration"))?;
+    session.principal().may_read_free_text(
+        CountyId(administration.county_id),
+        administration.status == "closed",
+        administration.results_released_at.is_some(),
+        administration.share_free_text_with_buddies,
+    )?;
+    let wave = load(session, id).await?;
+    Ok(free_text(
+        &wave.version.document,
+        &wave.responses,
+        free_text_minimum(&wave.administration),
+        &mut rand::rngs::OsRng,
+    ))
+}
+
+/// Sets the free-text policy: its minimum group (never below the score minimum) and whether
+/// the county's buddies may read it.
+pub async fn set_free_text_policy(
+    change: &Change,
+    lead: &LeadOf,
+    id: AdministrationId,
+    minimum: Option<i32>,
+    share_with_buddies: Option<bool>,
+) -> StoreResult<administrations::Model> {
+    let administration = collection::by_id(change.db(), id)
+        .await?
+        .filter(|a| a.county_id == lead.county_id().0)
+        .ok_or(Refusal::NotFound("administration"))?;
+    if let Some(m) = minimum
+        && m < administration.min_group_size
+    {
+        return Err(Refusal::invalid(
+            "minGroupSize",
+            format!("must be at least the survey's minimum reporting group ({})", administration.min_group_size),
+        )
+        .into());
+    }
+    let mut model: administrations::ActiveModel = administration.into();
+    if let Some(m) = minimum {
+        model.free_text_min_group_size = Set(Some(m));
+    }
+    if let Some(shared) = share_with_buddies {
+        model.share_free_text_with_buddies = Set(shared);
+    }
+    let updated = model.update(change.db()).await?;
+    audit::record(
+        change,
+        AuditEntry {
+            action: "free_text.policy",
+            county_id: Some(lead.county_id()),
+            subject_type: "administration",
+            subject_id: Some(updated.id.to_string()),
+            details: json!({ "minGroupSize": minimum, "shareWithBuddies": share_with_buddies }),
+        },
+    )
+    .await?;
+    Ok(updated)
 }
 
 /// The scores of one administration, as the caller may see them.
