@@ -12,18 +12,16 @@ ALTER TABLE administrations
     ADD CONSTRAINT administrations_free_text_min
         CHECK (free_text_min_group_size IS NULL OR free_text_min_group_size >= min_group_size);
 
+-- Whoever may read the scores, but among outsiders only buddies the county shares with.
 CREATE FUNCTION orb.may_read_free_text(administration uuid) RETURNS boolean
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, public
 AS $$
-    SELECT EXISTS (
+    SELECT orb.may_read_results(administration) AND EXISTS (
         SELECT 1 FROM public.administrations a
         WHERE a.id = administration
-          AND a.status = 'closed'
-          AND (a.county_id = ANY (orb.lead_counties())
-               OR (a.results_released_at IS NOT NULL
-                   AND (a.county_id = ANY (orb.member_counties())
-                        OR (a.share_free_text_with_buddies AND a.county_id = ANY (orb.partner_counties()))))))
+          AND (a.county_id = ANY (orb.member_counties())
+               OR (a.share_free_text_with_buddies AND a.county_id = ANY (orb.partner_counties()))))
 $$;
 REVOKE ALL ON FUNCTION orb.may_read_free_text(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION orb.may_read_free_text(uuid) TO orb_app;

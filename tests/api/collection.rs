@@ -153,23 +153,6 @@ async fn respondent_saves(app: &TestApp, code: &str) -> Caller {
     respondent
 }
 
-/// The `field`s of `extensions.problems` of the first error.
-fn problem_fields(response: &GraphqlResponse) -> Vec<String> {
-    let errors = response.errors();
-    let first = errors.first().unwrap_or_else(|| panic!("expected an error, got {}", response.body));
-    first["extensions"]["problems"]
-        .as_array()
-        .unwrap_or_else(|| panic!("expected extensions.problems, got {}", response.body))
-        .iter()
-        .map(|p| p["field"].as_str().unwrap_or_default().to_owned())
-        .collect()
-}
-
-/// The `extensions.code` of every error.
-fn error_codes(response: &GraphqlResponse) -> Vec<String> {
-    response.errors().iter().map(|e| e["extensions"]["code"].as_str().unwrap_or_default().to_owned()).collect()
-}
-
 /// Asserts a `BAD_USER_INPUT` refusal naming `field` first.
 fn assert_invalid(response: &GraphqlResponse, field: &str, what: &str) {
     assert_eq!(response.error_code().as_deref(), Some("BAD_USER_INPUT"), "{what}: {}", response.body);
@@ -358,7 +341,7 @@ async fn administration_settings_are_refused_naming_each_field_and_changing_noth
         let input = wave(&app, &lead, "kings", changes).await;
         let refused = lead.graphql(CREATE, json!({ "input": input })).await;
         assert_invalid(&refused, field, what);
-        assert!(problem_fields(&refused).contains(&field.to_owned()), "{what}: {}", refused.body);
+        assert!(refused.problem_fields().contains(&field.to_owned()), "{what}: {}", refused.body);
     }
 
     // Every problem at once.
@@ -371,7 +354,7 @@ async fn administration_settings_are_refused_naming_each_field_and_changing_noth
     .await;
     let refused = lead.graphql(CREATE, json!({ "input": input })).await;
     refused.expect_code("BAD_USER_INPUT");
-    let fields = problem_fields(&refused);
+    let fields = refused.problem_fields();
     for field in ["input.closesAt", "input.perspectives", "input.languages", "input.minGroupSize"] {
         assert!(fields.contains(&field.to_owned()), "{field} in {fields:?}");
     }
@@ -414,6 +397,7 @@ async fn only_the_countys_lead_manages_an_administration() {
     ];
     let before = app.db.snapshot().await;
     let rows_before = (app.count("invitations").await, app.count("responses").await);
+    let kings_administrations = app.count(&format!("administrations WHERE county_id = '{kings}'")).await;
 
     // Who may see the administration but not manage it, who may not see it at all.
     for (email, expected) in [
@@ -447,7 +431,7 @@ async fn only_the_countys_lead_manages_an_administration() {
     );
     for query in [RESPONSE_COUNTS, INVITATION_COUNTS] {
         let refused = buddy.graphql(query, json!({ "id": id })).await;
-        assert_eq!(error_codes(&refused), ["FORBIDDEN"], "the buddy sees no counts: {}", refused.body);
+        assert_eq!(refused.error_codes(), ["FORBIDDEN"], "the buddy sees no counts: {}", refused.body);
         assert!(
             refused.data()["administration"].as_object().is_none_or(|a| a.values().all(Value::is_null)),
             "no count leaks: {}",
@@ -455,7 +439,11 @@ async fn only_the_countys_lead_manages_an_administration() {
         );
     }
     let listed = buddy.graphql(ADMINISTRATIONS, json!({ "slug": "kings" })).await;
-    assert_eq!(listed.ok()["administrations"], json!([{ "id": id }]), "the buddy lists Kings' administrations");
+    assert!(
+        listed.ok()["administrations"].as_array().is_some_and(|list| list.contains(&json!({ "id": id }))),
+        "the buddy lists Kings' administrations: {}",
+        listed.body
+    );
 
     // Kings' staff read it too; a county with no pairing to Kings does not see it.
     let staff = app.sign_in("staff@kings.demo.orb").await;
@@ -478,7 +466,11 @@ async fn only_the_countys_lead_manages_an_administration() {
     assert_eq!((app.count("invitations").await, app.count("responses").await), rows_before);
     let status = app.db.scalar_text(&format!("SELECT status FROM administrations WHERE id = '{id}'")).await;
     assert_eq!(status, "open", "nobody but the lead closed it");
-    assert_eq!(app.count(&format!("administrations WHERE county_id = '{kings}'")).await, 1);
+    assert_eq!(
+        app.count(&format!("administrations WHERE county_id = '{kings}'")).await,
+        kings_administrations,
+        "nobody but the lead creates one"
+    );
     let link = app.count(&format!("administrations WHERE id = '{id}' AND open_link_hash IS NOT NULL")).await;
     assert_eq!(link, 0, "nobody but the lead turned the open link on");
 
@@ -572,7 +564,7 @@ async fn invalid_answers_are_refused_naming_every_item_and_storing_nothing() {
         )
         .await;
     submitted.expect_code("BAD_USER_INPUT");
-    let mut fields = problem_fields(&submitted);
+    let mut fields = submitted.problem_fields();
     fields.sort();
     assert_eq!(
         fields,
@@ -581,7 +573,7 @@ async fn invalid_answers_are_refused_naming_every_item_and_storing_nothing() {
     );
     let saved_bad = respondent.graphql(SAVE, json!({ "input": { "answers": bad } })).await;
     saved_bad.expect_code("BAD_USER_INPUT");
-    assert_eq!(problem_fields(&saved_bad).len(), 4, "saving checks answers too: {}", saved_bad.body);
+    assert_eq!(saved_bad.problem_fields().len(), 4, "saving checks answers too: {}", saved_bad.body);
     let response = my_response(&respondent).await;
     assert_eq!(response["answers"], json!({ "FIT1": 3 }), "nothing of a refused request is stored");
     assert_eq!(response["status"], "IN_PROGRESS");
@@ -737,7 +729,7 @@ async fn paper_forms_are_stored_once_and_invalid_ones_reported_by_index() {
     ]);
     let refused = lead.graphql(PAPER, json!({ "id": id, "forms": strict, "allOrNothing": true })).await;
     refused.expect_code("BAD_USER_INPUT");
-    assert_eq!(problem_fields(&refused), ["forms[1].answers.FIT1"]);
+    assert_eq!(refused.problem_fields(), ["forms[1].answers.FIT1"]);
     assert_eq!(responses_of(&app, &id).await, 2, "all or nothing: nothing");
 
     // A key reused for other content.

@@ -1,7 +1,7 @@
 //! Counties and their org units: operators register counties, each county's lead shapes its
 //! units, and a county's internal structure stays hidden from other counties.
 
-use orb_tests::{Caller, GraphqlResponse, TestApp, spawn_app};
+use orb_tests::{Caller, TestApp, spawn_app};
 use serde_json::{Value, json};
 
 const CREATE_COUNTY: &str = "mutation($input: CreateCountyInput!) {
@@ -60,18 +60,6 @@ async fn unit_id(app: &TestApp, slug: &str, name: &str) -> String {
              WHERE c.slug = '{slug}' AND u.name = '{name}'"
         ))
         .await
-}
-
-/// The `extensions.problems` of the first error, as `field` names.
-fn problem_fields(response: &GraphqlResponse) -> Vec<String> {
-    let errors = response.errors();
-    let first = errors.first().unwrap_or_else(|| panic!("expected an error, got {}", response.body));
-    first["extensions"]["problems"]
-        .as_array()
-        .unwrap_or_else(|| panic!("expected extensions.problems, got {}", response.body))
-        .iter()
-        .map(|p| p["field"].as_str().unwrap_or_default().to_owned())
-        .collect()
 }
 
 fn tulare() -> Value {
@@ -240,7 +228,7 @@ async fn a_county_with_bad_input_is_refused_naming_every_problem() {
         )
         .await;
     malformed.expect_code("BAD_USER_INPUT");
-    let fields = problem_fields(&malformed);
+    let fields = malformed.problem_fields();
     assert_eq!(fields, ["input.name", "input.slug"], "both problems are listed: {}", malformed.body);
     assert_eq!(
         malformed.error_field().as_deref(),
@@ -502,7 +490,7 @@ async fn unit_changes_that_would_break_the_hierarchy_are_refused() {
         .await;
     malformed_parent.expect_code("BAD_USER_INPUT");
     assert_eq!(
-        problem_fields(&malformed_parent),
+        malformed_parent.problem_fields(),
         ["input.name", "input.parentId"],
         "an empty name and a malformed parent are both named: {}",
         malformed_parent.body

@@ -1,7 +1,7 @@
 //! Accounts, global roles and county memberships: operators create accounts and grant roles,
 //! leads add and remove their county's staff, and everyone may change their own password.
 
-use orb_tests::{Caller, DEMO_PASSWORD, GraphqlResponse, TestApp, spawn_app};
+use orb_tests::{Caller, DEMO_PASSWORD, TestApp, spawn_app};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -58,18 +58,6 @@ async fn membership_id(app: &TestApp, email: &str, slug: &str) -> String {
              WHERE u.email = '{email}' AND c.slug = '{slug}'"
         ))
         .await
-}
-
-/// The `field`s of `extensions.problems` of the first error.
-fn problem_fields(response: &GraphqlResponse) -> Vec<String> {
-    let errors = response.errors();
-    let first = errors.first().unwrap_or_else(|| panic!("expected an error, got {}", response.body));
-    first["extensions"]["problems"]
-        .as_array()
-        .unwrap_or_else(|| panic!("expected extensions.problems, got {}", response.body))
-        .iter()
-        .map(|p| p["field"].as_str().unwrap_or_default().to_owned())
-        .collect()
 }
 
 /// The emails in a list of nodes holding `email` or `user { email }`.
@@ -147,7 +135,7 @@ async fn account_creation_is_refused_to_non_operators_and_for_bad_input() {
         )
         .await;
     bad.expect_code("BAD_USER_INPUT");
-    assert_eq!(problem_fields(&bad), ["input.email", "input.password"], "both problems are named: {}", bad.body);
+    assert_eq!(bad.problem_fields(), ["input.email", "input.password"], "both problems are named: {}", bad.body);
     assert_eq!(bad.error_field().as_deref(), Some("input.email"), "{}", bad.body);
     assert!(!bad.body.to_string().contains("\"short\""), "the password is not echoed back: {}", bad.body);
 

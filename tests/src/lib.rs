@@ -114,6 +114,23 @@ impl GraphqlResponse {
         self.errors().first().and_then(|e| e["extensions"]["field"].as_str().map(str::to_owned))
     }
 
+    /// The `field`s of the first error's `extensions.problems` (every problem of bad input).
+    pub fn problem_fields(&self) -> Vec<String> {
+        let errors = self.errors();
+        let first = errors.first().unwrap_or_else(|| panic!("expected an error, got {}", self.body));
+        first["extensions"]["problems"]
+            .as_array()
+            .unwrap_or_else(|| panic!("expected extensions.problems, got {}", self.body))
+            .iter()
+            .map(|p| p["field"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    /// The `extensions.code` of every error.
+    pub fn error_codes(&self) -> Vec<String> {
+        self.errors().iter().map(|e| e["extensions"]["code"].as_str().unwrap_or_default().to_owned()).collect()
+    }
+
     /// Panics unless the response has no errors; returns `data`.
     pub fn ok(&self) -> &Value {
         assert!(self.errors().is_empty(), "expected success, got {}", self.body);
