@@ -112,6 +112,10 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 );
                 println!("  open link code:   {}", summary.survey.open_link_code);
                 println!("  invitation codes: {}", summary.survey.invitation_codes.join("  "));
+                println!("orb demo waves (closed, results released):");
+                for wave in &summary.waves {
+                    println!("  {wave}");
+                }
             }
             println!("orb serving on http://{bind} (GraphQL at /graphql)");
             tracing::info!(address = %bind, "serving");
