@@ -9,6 +9,7 @@ mod cohorts;
 mod collection;
 mod counties;
 mod exactly_once;
+mod exports;
 mod instruments;
 mod people;
 mod protocol;

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod database;
 pub mod demo;
+pub mod exports;
 pub mod graphql_http;
 pub mod health;
 pub mod rate_limit;

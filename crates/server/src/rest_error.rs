@@ -48,8 +48,7 @@ impl RestError {
 impl From<StoreError> for RestError {
     fn from(err: StoreError) -> Self {
         match err {
-            StoreError::Refused(orb_domain::Error::Unauthenticated) => Self::unauthenticated("authentication required"),
-            StoreError::Refused(other) => Self::new(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", other.to_string()),
+            StoreError::Refused(refusal) => refusal.into(),
             StoreError::Unavailable(cause) => {
                 tracing::error!(error = %cause, "database unavailable");
                 Self::new(
@@ -66,6 +65,19 @@ impl From<StoreError> for RestError {
                 tracing::error!(error = %cause, error.debug = ?cause, "unexpected database error");
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR", "internal error")
             }
+        }
+    }
+}
+
+impl From<orb_domain::Error> for RestError {
+    fn from(refusal: orb_domain::Error) -> Self {
+        use orb_domain::Error as Refusal;
+        match refusal {
+            Refusal::Unauthenticated => Self::unauthenticated("authentication required"),
+            Refusal::Forbidden(why) => Self::new(StatusCode::FORBIDDEN, "FORBIDDEN", why),
+            Refusal::NotFound(what) => Self::new(StatusCode::NOT_FOUND, "NOT_FOUND", format!("{what} not found")),
+            Refusal::Conflict { message, .. } => Self::new(StatusCode::CONFLICT, "CONFLICT", message),
+            invalid @ Refusal::Invalid(_) => Self::bad_input(invalid.to_string()),
         }
     }
 }

@@ -124,6 +124,7 @@ fn serve(listener: TcpListener, store: Store, settings: &Settings) -> anyhow::Re
         refresh_ttl: chrono::Duration::seconds(settings.jwt.refresh_ttl_seconds as i64),
         limits,
     });
+    let exports = web::Data::new(crate::exports::ExportService { store: store.clone(), tokens: tokens.clone() });
     let store_data = web::Data::new(store);
     let body_limit = settings.body_limit_bytes;
     let cors_origins = settings.cors_origins.clone();
@@ -132,6 +133,7 @@ fn serve(listener: TcpListener, store: Store, settings: &Settings) -> anyhow::Re
             .app_data(graphql.clone())
             .app_data(auth.clone())
             .app_data(store_data.clone())
+            .app_data(exports.clone())
             .app_data(web::PayloadConfig::new(body_limit))
             .app_data(json_config(body_limit))
             .route("/graphql", web::post().to(graphql_http::execute))
@@ -139,6 +141,9 @@ fn serve(listener: TcpListener, store: Store, settings: &Settings) -> anyhow::Re
             .route("/auth/login", web::post().to(handlers::login))
             .route("/auth/refresh", web::post().to(handlers::refresh))
             .route("/auth/logout", web::post().to(handlers::logout))
+            .route("/exports/administrations/{id}/responses.csv", web::get().to(crate::exports::responses))
+            .route("/exports/administrations/{id}/dictionary.csv", web::get().to(crate::exports::dictionary))
+            .route("/exports/administrations/{id}/results.csv", web::get().to(crate::exports::results))
             .route("/healthz", web::get().to(health::healthz))
             .route("/readyz", web::get().to(health::readyz))
             .wrap(security_headers())

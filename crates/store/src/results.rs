@@ -234,3 +234,52 @@ pub async fn release(
     .await?;
     Ok(released)
 }
+
+/// What a raw export needs to start: the administration and its version, after checking the
+/// caller leads its county, and an audit entry saying the lead exported raw answers.
+pub async fn start_raw_export(
+    session: &Session,
+    lead_of: impl Fn(CountyId) -> Result<LeadOf, Refusal>,
+    id: AdministrationId,
+) -> StoreResult<(administrations::Model, VersionRecord)> {
+    let administration = collection::by_id(session.db(), id).await?.ok_or(Refusal::NotFound("administration"))?;
+    let lead = lead_of(CountyId(administration.county_id))?;
+    let version = instruments::version_row(session.db(), administration.instrument_version_id).await?;
+    let change = session.change().await?;
+    audit::record(
+        &change,
+        AuditEntry {
+            action: "export.raw",
+            county_id: Some(lead.county_id()),
+            subject_type: "administration",
+            subject_id: Some(administration.id.to_string()),
+            details: json!({}),
+        },
+    )
+    .await?;
+    change.commit().await?;
+    Ok((administration, version))
+}
+
+/// One page of an administration's submitted responses for the lead's raw export, in a stable
+/// order after `after` (keyset paging, so the export can stream page by page).
+pub async fn raw_page(
+    session: &Session,
+    lead: &LeadOf,
+    id: AdministrationId,
+    after: Option<uuid::Uuid>,
+    limit: u64,
+) -> StoreResult<Vec<crate::entities::responses::Model>> {
+    use crate::entities::responses;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+    let mut query = responses::Entity::find()
+        .filter(responses::Column::CountyId.eq(lead.county_id().0))
+        .filter(responses::Column::AdministrationId.eq(id.0))
+        .filter(responses::Column::Status.eq("submitted"))
+        .order_by_asc(responses::Column::Id)
+        .limit(limit);
+    if let Some(after) = after {
+        query = query.filter(responses::Column::Id.gt(after));
+    }
+    Ok(query.all(session.db()).await?)
+}

@@ -1,0 +1,328 @@
+//! CSV exports, streamed as they are read, never built whole in memory.
+//!
+//! - `GET /exports/administrations/{id}/responses.csv`: raw answers, one row per answer (tidy),
+//!   for the county's lead only, audited. Respondents are numbered for the export only: no
+//!   response id leaves the service (in anonymous mode an id derives from its code).
+//! - `GET /exports/administrations/{id}/dictionary.csv`: what each column and item means.
+//! - `GET /exports/administrations/{id}/results.csv`: the aggregates the caller may see, small
+//!   groups withheld exactly as in GraphQL.
+
+use std::sync::Arc;
+
+use actix_web::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use actix_web::web::Bytes;
+use actix_web::{HttpRequest, HttpResponse, web};
+use futures::stream::{self, Stream, StreamExt};
+use orb_domain::ids::AdministrationId;
+use orb_domain::instrument::{InstrumentDocument, ItemKind};
+use orb_domain::results::{GroupFigures, Released};
+use orb_store::{Caller, Store};
+
+use crate::auth::caller_of;
+use crate::auth::tokens::AccessTokens;
+use crate::rest_error::RestError;
+
+/// What the export endpoints share.
+pub struct ExportService {
+    /// The runtime store.
+    pub store: Store,
+    /// Access token keys.
+    pub tokens: Arc<AccessTokens>,
+}
+
+/// Rows read per page of a raw export.
+const PAGE: u64 = 100;
+
+fn administration_id(raw: &str) -> Result<AdministrationId, RestError> {
+    orb_domain::ids::parse_id("id", raw).map_err(RestError::from)
+}
+
+fn signed_in(request: &HttpRequest, tokens: &AccessTokens) -> Result<Caller, RestError> {
+    match caller_of(request, tokens)? {
+        Caller::Anonymous => Err(RestError::unauthenticated("sign in to export")),
+        Caller::Respondent(_) => {
+            Err(RestError::from(orb_domain::Error::forbidden("a respondent token exports nothing")))
+        }
+        user => Ok(user),
+    }
+}
+
+fn csv_line(fields: &[String]) -> Bytes {
+    let mut writer = csv::WriterBuilder::new().from_writer(Vec::new());
+    // Writing to memory cannot fail; a failure would only lose this one line.
+    let _ = writer.write_record(fields);
+    Bytes::from(writer.into_inner().unwrap_or_default())
+}
+
+fn csv_response(filename: &str, body: impl Stream<Item = Result<Bytes, actix_web::Error>> + 'static) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, "text/csv; charset=utf-8"))
+        .insert_header((CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")))
+        .streaming(body)
+}
+
+/// The answer as exported: Likert values and numbers as numbers, choices joined by `;`.
+fn render(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Array(items) => items.iter().map(render).collect::<Vec<_>>().join(";"),
+        other => other.to_string(),
+    }
+}
+
+struct RawExport {
+    store: Store,
+    caller: Caller,
+    administration: AdministrationId,
+    version: InstrumentDocument,
+    after: Option<uuid::Uuid>,
+    respondents: u64,
+    header: bool,
+    done: bool,
+}
+
+/// Raw answers, one row per answer. The county's lead only; audited.
+pub async fn responses(
+    service: web::Data<ExportService>,
+    request: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, RestError> {
+    let caller = signed_in(&request, &service.tokens)?;
+    let administration = administration_id(&id)?;
+    let session = service.store.begin(caller, None).await?;
+    let principal = session.principal().clone();
+    let (_, version) =
+        orb_store::results::start_raw_export(&session, |county| principal.as_lead_of(county), administration).await?;
+    session.commit().await?;
+    let state = RawExport {
+        store: service.store.clone(),
+        caller,
+        administration,
+        version: version.document,
+        after: None,
+        respondents: 0,
+        header: false,
+        done: false,
+    };
+    let body = stream::unfold(state, |mut state| async move {
+        if state.done {
+            return None;
+        }
+        if !state.header {
+            state.header = true;
+            let header = [
+                "respondent",
+                "perspective",
+                "org_unit_id",
+                "language",
+                "submitted_on",
+                "domain",
+                "item",
+                "concept",
+                "kind",
+                "answer",
+                "scored",
+                "score_0_100",
+            ];
+            return Some((Ok(csv_line(&header.map(String::from))), state));
+        }
+        match next_page(&mut state).await {
+            Ok(Some(bytes)) => Some((Ok(bytes), state)),
+            Ok(None) => None,
+            Err(err) => {
+                tracing::error!(error = %err, "raw export stopped");
+                state.done = true;
+                Some((Err(actix_web::error::ErrorInternalServerError("export interrupted")), state))
+            }
+        }
+    });
+    Ok(csv_response("responses.csv", body))
+}
+
+async fn next_page(state: &mut RawExport) -> Result<Option<Bytes>, orb_store::StoreError> {
+    let session = state.store.begin(state.caller, None).await?;
+    let lead = {
+        let administration = orb_store::collection::by_id(session.db(), state.administration)
+            .await?
+            .ok_or(orb_domain::Error::NotFound("administration"))?;
+        session.principal().as_lead_of(orb_domain::ids::CountyId(administration.county_id))?
+    };
+    let page = orb_store::results::raw_page(&session, &lead, state.administration, state.after, PAGE).await?;
+    session.commit().await?;
+    let Some(last) = page.last() else { return Ok(None) };
+    state.after = Some(last.id);
+    let mut chunk = Vec::new();
+    for response in &page {
+        state.respondents += 1;
+        let answers: std::collections::BTreeMap<String, serde_json::Value> =
+            serde_json::from_value(response.answers.clone()).unwrap_or_default();
+        for item in &state.version.items {
+            let Some(answer) = answers.get(&item.code) else { continue };
+            let scale = state.version.scale_of(item).and_then(|s| orb_domain::scoring::ScaleShape::new(s.values()));
+            let scored = match (&scale, answer.as_f64(), item.kind) {
+                (Some(shape), Some(x), ItemKind::Likert) => Some(shape.scored(x, item.reverse_scored)),
+                _ => None,
+            };
+            let row = [
+                state.respondents.to_string(),
+                response.perspective.clone().unwrap_or_default(),
+                response.org_unit_id.map(|u| u.to_string()).unwrap_or_default(),
+                response.language.clone(),
+                response.submitted_on.map(|d| d.to_string()).unwrap_or_default(),
+                item.domain.clone(),
+                item.code.clone(),
+                item.concept.clone().unwrap_or_default(),
+                format!("{:?}", item.kind).to_uppercase(),
+                render(answer),
+                scored.map(|s| s.to_string()).unwrap_or_default(),
+                match (&scale, scored) {
+                    (Some(shape), Some(s)) => shape.to_100(s).to_string(),
+                    _ => String::new(),
+                },
+            ];
+            chunk.extend_from_slice(&csv_line(&row));
+        }
+    }
+    Ok(Some(Bytes::from(chunk)))
+}
+
+/// What each item means: the dictionary for the raw export. The county's lead only.
+pub async fn dictionary(
+    service: web::Data<ExportService>,
+    request: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, RestError> {
+    let caller = signed_in(&request, &service.tokens)?;
+    let administration = administration_id(&id)?;
+    let session = service.store.begin(caller, None).await?;
+    let principal = session.principal().clone();
+    let (_, version) =
+        orb_store::results::start_raw_export(&session, |county| principal.as_lead_of(county), administration).await?;
+    session.commit().await?;
+    let doc = version.document;
+    let language = doc.version.default_language.clone();
+    let mut lines = vec![csv_line(
+        &["item", "domain", "kind", "concept", "reverse_scored", "required", "scale", "prompt"].map(String::from),
+    )];
+    for item in &doc.items {
+        let scale = doc
+            .scale_of(item)
+            .map(|s| {
+                s.options
+                    .iter()
+                    .map(|o| format!("{}={}", o.value, o.label.get(&language).cloned().unwrap_or_default()))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
+            .unwrap_or_else(|| item.options.iter().map(|c| c.value.clone()).collect::<Vec<_>>().join("; "));
+        lines.push(csv_line(&[
+            item.code.clone(),
+            item.domain.clone(),
+            format!("{:?}", item.kind).to_uppercase(),
+            item.concept.clone().unwrap_or_default(),
+            item.reverse_scored.to_string(),
+            item.required.to_string(),
+            scale,
+            item.prompt.get(&language).cloned().unwrap_or_default(),
+        ]));
+    }
+    Ok(csv_response("dictionary.csv", stream::iter(lines.into_iter().map(Ok))))
+}
+
+/// The aggregates the caller may see, withheld groups included as such.
+pub async fn results(
+    service: web::Data<ExportService>,
+    request: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, RestError> {
+    let caller = signed_in(&request, &service.tokens)?;
+    let administration = administration_id(&id)?;
+    let session = service.store.begin(caller, None).await?;
+    let results = orb_store::results::of_administration(&session, administration).await?;
+    session.commit().await?;
+    let mut groups: Vec<(String, String, Released<GroupFigures>)> =
+        vec![("all".into(), String::new(), results.overall)];
+    groups.extend(results.by_perspective.into_iter().map(|g| ("perspective".into(), g.key, g.figures)));
+    groups.extend(results.by_unit.into_iter().map(|g| ("org_unit".into(), g.key.to_string(), g.figures)));
+    let header = csv_line(
+        &[
+            "group_type",
+            "group",
+            "withheld",
+            "level",
+            "code",
+            "n",
+            "mean",
+            "sd",
+            "ci_low",
+            "ci_high",
+            "score_0_100",
+            "alpha",
+            "rwg_j",
+            "low_agreement",
+            "favourable",
+        ]
+        .map(String::from),
+    );
+    let body = stream::iter(std::iter::once(header))
+        .chain(stream::iter(groups).map(|(kind, key, figures)| group_rows(&kind, &key, &figures)))
+        .map(Ok);
+    Ok(csv_response("results.csv", body))
+}
+
+fn group_rows(kind: &str, key: &str, figures: &Released<GroupFigures>) -> Bytes {
+    let number = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
+    let mut out = Vec::new();
+    match figures {
+        Released::Withheld(reason) => {
+            let reason = match reason {
+                orb_domain::results::Withheld::BelowMinimum => "below_minimum",
+                orb_domain::results::Withheld::Complementary => "complementary",
+            };
+            out.extend_from_slice(&csv_line(&[kind.into(), key.into(), reason.into()]));
+        }
+        Released::Shown(f) => {
+            for d in &f.domains {
+                let Some(s) = &d.stats else { continue };
+                out.extend_from_slice(&csv_line(&[
+                    kind.into(),
+                    key.into(),
+                    String::new(),
+                    "domain".into(),
+                    d.code.clone(),
+                    s.summary.n.to_string(),
+                    s.summary.mean.to_string(),
+                    number(s.summary.sd),
+                    number(s.summary.ci.map(|c| c.0)),
+                    number(s.summary.ci.map(|c| c.1)),
+                    s.score.to_string(),
+                    number(s.alpha),
+                    number(s.agreement.map(|a| a.rwg_j)),
+                    s.agreement.is_some_and(|a| a.low).to_string(),
+                    String::new(),
+                ]));
+            }
+            for i in &f.items {
+                let Some(s) = &i.stats else { continue };
+                out.extend_from_slice(&csv_line(&[
+                    kind.into(),
+                    key.into(),
+                    String::new(),
+                    "item".into(),
+                    i.code.clone(),
+                    s.summary.n.to_string(),
+                    s.summary.mean.to_string(),
+                    number(s.summary.sd),
+                    number(s.summary.ci.map(|c| c.0)),
+                    number(s.summary.ci.map(|c| c.1)),
+                    s.score.to_string(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    s.favourable.p.to_string(),
+                ]));
+            }
+        }
+    }
+    Bytes::from(out)
+}
