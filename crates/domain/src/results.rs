@@ -321,4 +321,61 @@ mod tests {
             "strongly agreeing with a negative statement scores low"
         );
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        const PERSPECTIVES: [&str; 4] = ["EXECUTIVE", "MANAGER", "SUPERVISOR", "SOCIAL_WORKER"];
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(64))]
+
+            /// Whatever the data and the breakdown, no released figure describes a group below
+            /// the minimum, and no withheld group's size follows from the released ones.
+            #[test]
+            fn no_released_figure_gives_a_small_group_away(
+                groups in proptest::collection::vec((0usize..5, proptest::option::of(0usize..3), 1i64..=5), 0..60),
+                min_group in 3usize..8,
+            ) {
+                let doc = version();
+                let units: Vec<uuid::Uuid> = (0..3).map(|i| uuid::Uuid::from_u128(i + 1)).collect();
+                let responses: Vec<ScoredResponse> = groups
+                    .iter()
+                    .map(|&(p, unit, value)| {
+                        let mut r = response(PERSPECTIVES.get(p).copied().unwrap_or("OTHER"), value);
+                        if p == 4 { r.perspective = None; }
+                        r.unit = unit.map(|u| units[u]);
+                        r
+                    })
+                    .collect();
+                let results = administration_results(&doc, &responses, min_group);
+                let total = responses.len();
+                match &results.overall {
+                    Released::Shown(f) => prop_assert!(f.n >= min_group && f.n == total),
+                    Released::Withheld(_) => prop_assert!(total < min_group),
+                }
+                for sizes in [
+                    results.by_perspective.iter().map(|g| (g.figures.shown().map(|f| f.n), responses.iter().filter(|r| r.perspective.as_deref() == Some(g.key.as_str())).count())).collect::<Vec<_>>(),
+                    results.by_unit.iter().map(|g| (g.figures.shown().map(|f| f.n), responses.iter().filter(|r| r.unit == Some(g.key)).count())).collect::<Vec<_>>(),
+                ] {
+                    for (shown, actual) in &sizes {
+                        if let Some(n) = shown {
+                            prop_assert!(*n >= min_group, "a group of {n} is shown");
+                            prop_assert_eq!(*n, *actual);
+                        }
+                    }
+                    // With the overall size released, the withheld groups (and the remainder
+                    // without a key) must not be pinned down to a single small group.
+                    let withheld: Vec<usize> = sizes.iter().filter(|(s, _)| s.is_none()).map(|(_, a)| *a).collect();
+                    let keyed: usize = sizes.iter().map(|(_, a)| *a).sum();
+                    let remainder = total - keyed;
+                    if results.overall.shown().is_some() && withheld.len() == 1 && withheld[0] < min_group {
+                        prop_assert!(remainder > 0, "one small group withheld alone is total − the shown ones: {sizes:?}");
+                    }
+                }
+            }
+        }
+    }
 }
