@@ -16,6 +16,7 @@ use futures::stream::{self, Stream, StreamExt};
 use orb_domain::ids::AdministrationId;
 use orb_domain::instrument::{InstrumentDocument, ItemKind};
 use orb_domain::results::{GroupFigures, Released};
+use orb_domain::scoring::Summary;
 use orb_store::{Caller, Store};
 
 use crate::auth::caller_of;
@@ -270,8 +271,28 @@ pub async fn results(
     Ok(csv_response("results.csv", body))
 }
 
+fn number(v: Option<f64>) -> String {
+    v.map(|x| x.to_string()).unwrap_or_default()
+}
+
+/// The columns every figure row shares: group, level, code, n, mean, SD, interval, score.
+fn figure_row(kind: &str, key: &str, level: &str, code: &str, summary: &Summary, score: f64) -> Vec<String> {
+    vec![
+        kind.into(),
+        key.into(),
+        String::new(),
+        level.into(),
+        code.into(),
+        summary.n.to_string(),
+        summary.mean.to_string(),
+        number(summary.sd),
+        number(summary.ci.map(|c| c.0)),
+        number(summary.ci.map(|c| c.1)),
+        score.to_string(),
+    ]
+}
+
 fn group_rows(kind: &str, key: &str, figures: &Released<GroupFigures>) -> Bytes {
-    let number = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
     let mut out = Vec::new();
     match figures {
         Released::Withheld(reason) => {
@@ -284,43 +305,20 @@ fn group_rows(kind: &str, key: &str, figures: &Released<GroupFigures>) -> Bytes 
         Released::Shown(f) => {
             for d in &f.domains {
                 let Some(s) = &d.stats else { continue };
-                out.extend_from_slice(&csv_line(&[
-                    kind.into(),
-                    key.into(),
-                    String::new(),
-                    "domain".into(),
-                    d.code.clone(),
-                    s.summary.n.to_string(),
-                    s.summary.mean.to_string(),
-                    number(s.summary.sd),
-                    number(s.summary.ci.map(|c| c.0)),
-                    number(s.summary.ci.map(|c| c.1)),
-                    s.score.to_string(),
+                let mut row = figure_row(kind, key, "domain", &d.code, &s.summary, s.score);
+                row.extend([
                     number(s.alpha),
                     number(s.agreement.map(|a| a.rwg_j)),
                     s.agreement.is_some_and(|a| a.low).to_string(),
                     String::new(),
-                ]));
+                ]);
+                out.extend_from_slice(&csv_line(&row));
             }
             for i in &f.items {
                 let Some(s) = &i.stats else { continue };
-                out.extend_from_slice(&csv_line(&[
-                    kind.into(),
-                    key.into(),
-                    String::new(),
-                    "item".into(),
-                    i.code.clone(),
-                    s.summary.n.to_string(),
-                    s.summary.mean.to_string(),
-                    number(s.summary.sd),
-                    number(s.summary.ci.map(|c| c.0)),
-                    number(s.summary.ci.map(|c| c.1)),
-                    s.score.to_string(),
-                    String::new(),
-                    String::new(),
-                    String::new(),
-                    s.favourable.p.to_string(),
-                ]));
+                let mut row = figure_row(kind, key, "item", &i.code, &s.summary, s.score);
+                row.extend([String::new(), String::new(), String::new(), s.favourable.p.to_string()]);
+                out.extend_from_slice(&csv_line(&row));
             }
         }
     }

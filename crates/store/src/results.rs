@@ -70,19 +70,7 @@ pub async fn load(session: &Session, id: AdministrationId) -> StoreResult<Loaded
         });
     }
     if read.cross_county {
-        let change = session.change().await?;
-        audit::record(
-            &change,
-            AuditEntry {
-                action: "results.read",
-                county_id: Some(CountyId(administration.county_id)),
-                subject_type: "administration",
-                subject_id: Some(administration.id.to_string()),
-                details: json!({}),
-            },
-        )
-        .await?;
-        change.commit().await?;
+        record_read(session, "results.read", &administration).await?;
     }
     Ok(LoadedWave { administration, version, responses })
 }
@@ -243,21 +231,9 @@ pub async fn start_raw_export(
     id: AdministrationId,
 ) -> StoreResult<(administrations::Model, VersionRecord)> {
     let administration = collection::by_id(session.db(), id).await?.ok_or(Refusal::NotFound("administration"))?;
-    let lead = lead_of(CountyId(administration.county_id))?;
+    lead_of(CountyId(administration.county_id))?;
     let version = instruments::version_row(session.db(), administration.instrument_version_id).await?;
-    let change = session.change().await?;
-    audit::record(
-        &change,
-        AuditEntry {
-            action: "export.raw",
-            county_id: Some(lead.county_id()),
-            subject_type: "administration",
-            subject_id: Some(administration.id.to_string()),
-            details: json!({}),
-        },
-    )
-    .await?;
-    change.commit().await?;
+    record_read(session, "export.raw", &administration).await?;
     Ok((administration, version))
 }
 
@@ -282,4 +258,25 @@ pub async fn raw_page(
         query = query.filter(responses::Column::Id.gt(after));
     }
     Ok(query.all(session.db()).await?)
+}
+
+/// Audits a read of an administration's data in its own change (reads otherwise write nothing).
+async fn record_read(
+    session: &Session,
+    action: &'static str,
+    administration: &administrations::Model,
+) -> StoreResult<()> {
+    let change = session.change().await?;
+    audit::record(
+        &change,
+        AuditEntry {
+            action,
+            county_id: Some(CountyId(administration.county_id)),
+            subject_type: "administration",
+            subject_id: Some(administration.id.to_string()),
+            details: json!({}),
+        },
+    )
+    .await?;
+    change.commit().await
 }
