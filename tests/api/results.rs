@@ -395,3 +395,47 @@ async fn free_text_stays_with_the_county_unless_shared_and_never_reaches_faculty
         assert!(!text.contains("Idea number"), "but no free text: {text}");
     }
 }
+
+#[tokio::test]
+async fn an_interim_cut_freezes_so_watching_results_reveals_no_new_answer() {
+    let app = spawn_app().await;
+    let (lead, id) = kings_wave(&app).await; // open, 13 responses
+    lead.graphql(RESULTS, json!({ "id": id })).await.expect_code("CONFLICT");
+    let cut = lead
+        .graphql(
+            "mutation($id: ID!) { takeInterimCut(administrationId: $id) { status interimCutAt } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(cut.ok()["takeInterimCut"]["status"], "OPEN", "the survey stays open");
+    let first = lead.graphql(RESULTS, json!({ "id": id })).await;
+    assert_eq!(first.ok()["administration"]["results"]["overall"]["n"], 13);
+
+    // More answers arrive; the cut does not move.
+    let late: Vec<Value> = (0..4)
+        .map(|n| json!({ "idempotencyKey": format!("late-{n:04}"), "response": { "answers": { "FIT1": 1 }, "perspective": "SOCIAL_WORKER" } }))
+        .collect();
+    lead.graphql(
+        "mutation($id: ID!, $forms: [PaperFormInput!]!) { enterPaperForms(administrationId: $id, forms: $forms) { stored } }",
+        json!({ "id": id, "forms": late }),
+    )
+    .await
+    .ok();
+    let again = lead.graphql(RESULTS, json!({ "id": id })).await;
+    assert_eq!(
+        again.ok()["administration"]["results"],
+        first.data()["administration"]["results"],
+        "frozen, figure for figure"
+    );
+    lead.graphql("mutation($id: ID!) { takeInterimCut(administrationId: $id) { status } }", json!({ "id": id }))
+        .await
+        .expect_code("CONFLICT");
+
+    // Staff read the cut only once the lead releases it; at close the results take every answer.
+    let staff = app.sign_in("staff@kings.demo.orb").await;
+    staff.graphql(RESULTS, json!({ "id": id })).await.expect_code("FORBIDDEN");
+    lead.graphql("mutation($id: ID!) { releaseResults(administrationId: $id) { id } }", json!({ "id": id })).await.ok();
+    assert_eq!(staff.graphql(RESULTS, json!({ "id": id })).await.ok()["administration"]["results"]["overall"]["n"], 13);
+    lead.graphql("mutation($id: ID!) { closeAdministration(id: $id) { status } }", json!({ "id": id })).await.ok();
+    assert_eq!(lead.graphql(RESULTS, json!({ "id": id })).await.ok()["administration"]["results"]["overall"]["n"], 17);
+}

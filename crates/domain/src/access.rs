@@ -226,10 +226,11 @@ impl Principal {
         }
     }
 
-    /// Whether the caller may read an administration's scores: its county's lead once it has
-    /// closed; the county's staff, its active buddies and state faculty once the lead has also
-    /// released them. Returns whether the read crosses counties (to be audited).
-    pub fn may_read_results(&self, county: CountyId, closed: bool, released: bool) -> Result<ResultsRead, Error> {
+    /// Whether the caller may read an administration's scores: its county's lead once they are
+    /// available (the survey closed, or an interim cut frozen); the county's staff, its active
+    /// buddies and state faculty once the lead has also released them. Returns whether the read
+    /// crosses counties (to be audited).
+    pub fn may_read_results(&self, county: CountyId, available: bool, released: bool) -> Result<ResultsRead, Error> {
         self.signed_in()?;
         let lead = self.role_in(county) == Some(CountyRole::Lead);
         let member = self.role_in(county).is_some();
@@ -237,9 +238,9 @@ impl Principal {
         if !(member || outsider) {
             return Err(Error::NotFound("administration"));
         }
-        if !closed {
+        if !available {
             return Err(Error::conflict(
-                "scores are released when the survey closes; until then only response counts show",
+                "scores are released when the survey closes (or at an interim cut); until then only response counts show",
             ));
         }
         if lead || released {

@@ -157,6 +157,11 @@ impl Administration {
         Ok(loader(ctx)?.load_one(InstrumentVersionId(self.0.instrument_version_id)).await?.map(InstrumentVersion))
     }
 
+    /// When the lead froze an interim cut of the open survey; `null` if none.
+    async fn interim_cut_at(&self) -> Option<DateTime<Utc>> {
+        self.0.interim_cut_at.map(Into::into)
+    }
+
     /// When the lead released the results to staff, buddies and faculty; `null` until then.
     async fn results_released_at(&self) -> Option<DateTime<Utc>> {
         self.0.results_released_at.map(Into::into)
@@ -581,8 +586,19 @@ impl CollectionMutation {
         Ok(Administration(model))
     }
 
-    /// Releases a closed survey's results to the county's staff, its buddy counties and state
-    /// faculty. The survey can no longer reopen. The county's lead only.
+    /// Freezes an interim cut of an open survey: scores from the responses submitted so far,
+    /// which never change as more arrive (one cut per survey). The county's lead only.
+    async fn take_interim_cut(&self, ctx: &Context<'_>, administration_id: ID) -> ApiResult<Administration> {
+        let session = session(ctx)?;
+        let (administration, lead) = own(ctx, "administrationId", &administration_id).await?;
+        let change = session.change().await.api()?;
+        let model = orb_store::results::cut(&change, &lead, administration, Utc::now()).await.api()?;
+        change.commit().await.api()?;
+        Ok(Administration(model))
+    }
+
+    /// Releases a survey's results (once closed, or its interim cut) to the county's staff, its
+    /// buddy counties and state faculty. The survey can no longer reopen. The county's lead only.
     async fn release_results(&self, ctx: &Context<'_>, administration_id: ID) -> ApiResult<Administration> {
         let session = session(ctx)?;
         let (administration, lead) = own(ctx, "administrationId", &administration_id).await?;

@@ -264,6 +264,7 @@ pub mod administrations {
         pub closed_at: Option<DateTimeWithTimeZone>,
         pub free_text_min_group_size: Option<i32>,
         pub share_free_text_with_buddies: bool,
+        pub interim_cut_at: Option<DateTimeWithTimeZone>,
     }
     no_relations!();
 }

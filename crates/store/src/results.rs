@@ -48,7 +48,7 @@ pub async fn load(session: &Session, id: AdministrationId) -> StoreResult<Loaded
     let administration = collection::by_id(session.db(), id).await?.ok_or(Refusal::NotFound("administration"))?;
     let read = session.principal().may_read_results(
         CountyId(administration.county_id),
-        administration.status == "closed",
+        scores_available(&administration),
         administration.results_released_at.is_some(),
     )?;
     let version = instruments::version_row(session.db(), administration.instrument_version_id).await?;
@@ -75,6 +75,59 @@ pub async fn load(session: &Session, id: AdministrationId) -> StoreResult<Loaded
     Ok(LoadedWave { administration, version, responses })
 }
 
+/// Whether scores can be read at all: the survey has closed, or an interim cut is frozen.
+pub fn scores_available(administration: &administrations::Model) -> bool {
+    administration.status == "closed" || administration.interim_cut_at.is_some()
+}
+
+/// Freezes an interim cut of an open survey: its scores, from the responses submitted so far,
+/// become readable and never change as more answers arrive. One cut per survey.
+pub async fn cut(
+    change: &Change,
+    lead: &LeadOf,
+    id: AdministrationId,
+    now: DateTime<Utc>,
+) -> StoreResult<administrations::Model> {
+    let administration = collection::by_id(change.db(), id)
+        .await?
+        .filter(|a| a.county_id == lead.county_id().0)
+        .ok_or(Refusal::NotFound("administration"))?;
+    if administration.status != "open" {
+        return Err(Refusal::conflict("an interim cut is taken while the survey is open").into());
+    }
+    if administration.interim_cut_at.is_some() {
+        return Err(Refusal::conflict(
+            "the survey already has an interim cut; a second would reveal the answers between the two",
+        )
+        .into());
+    }
+    change
+        .db()
+        .execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "INSERT INTO results_cuts (county_id, administration_id, response_id) \
+             SELECT county_id, administration_id, id FROM responses \
+             WHERE county_id = $1 AND administration_id = $2 AND status = 'submitted'",
+            [Value::from(administration.county_id), Value::from(administration.id)],
+        ))
+        .await?;
+    let mut model: administrations::ActiveModel = administration.into();
+    model.interim_cut_at = Set(Some(now.into()));
+    let updated = model.update(change.db()).await?;
+    audit::record(
+        change,
+        AuditEntry {
+            action: "results.interim_cut",
+            county_id: Some(lead.county_id()),
+            subject_type: "administration",
+            subject_id: Some(updated.id.to_string()),
+            details: json!({}),
+        },
+    )
+    .await?;
+    Ok(updated)
+}
+
 /// The smallest group whose free text is shown: the lead's setting, or the larger of 5 and the
 /// score minimum.
 pub fn free_text_minimum(administration: &administrations::Model) -> usize {
@@ -88,7 +141,7 @@ pub async fn free_text_of(session: &Session, id: AdministrationId) -> StoreResul
     let administration = collection::by_id(session.db(), id).await?.ok_or(Refusal::NotFound("administration"))?;
     session.principal().may_read_free_text(
         CountyId(administration.county_id),
-        administration.status == "closed",
+        scores_available(&administration),
         administration.results_released_at.is_some(),
         administration.share_free_text_with_buddies,
     )?;
@@ -200,8 +253,8 @@ pub async fn release(
         .await?
         .filter(|a| a.county_id == lead.county_id().0)
         .ok_or(Refusal::NotFound("administration"))?;
-    if administration.status != "closed" {
-        return Err(Refusal::conflict("close the survey before releasing its results").into());
+    if !scores_available(&administration) {
+        return Err(Refusal::conflict("close the survey, or take an interim cut, before releasing its results").into());
     }
     if administration.results_released_at.is_some() {
         return Err(Refusal::conflict("the results are already released").into());
