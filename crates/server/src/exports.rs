@@ -71,6 +71,22 @@ fn render(value: &serde_json::Value) -> String {
     }
 }
 
+/// Checks the caller leads the administration's county and audits the export.
+async fn open_raw_export(
+    service: &ExportService,
+    request: &HttpRequest,
+    id: &str,
+) -> Result<(Caller, AdministrationId, orb_store::instruments::VersionRecord), RestError> {
+    let caller = signed_in(request, &service.tokens)?;
+    let administration = administration_id(id)?;
+    let session = service.store.begin(caller, None).await?;
+    let principal = session.principal().clone();
+    let (_, version) =
+        orb_store::results::start_raw_export(&session, |county| principal.as_lead_of(county), administration).await?;
+    session.commit().await?;
+    Ok((caller, administration, version))
+}
+
 struct RawExport {
     store: Store,
     caller: Caller,
@@ -88,13 +104,7 @@ pub async fn responses(
     request: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, RestError> {
-    let caller = signed_in(&request, &service.tokens)?;
-    let administration = administration_id(&id)?;
-    let session = service.store.begin(caller, None).await?;
-    let principal = session.principal().clone();
-    let (_, version) =
-        orb_store::results::start_raw_export(&session, |county| principal.as_lead_of(county), administration).await?;
-    session.commit().await?;
+    let (caller, administration, version) = open_raw_export(&service, &request, &id).await?;
     let state = RawExport {
         store: service.store.clone(),
         caller,
@@ -193,13 +203,7 @@ pub async fn dictionary(
     request: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, RestError> {
-    let caller = signed_in(&request, &service.tokens)?;
-    let administration = administration_id(&id)?;
-    let session = service.store.begin(caller, None).await?;
-    let principal = session.principal().clone();
-    let (_, version) =
-        orb_store::results::start_raw_export(&session, |county| principal.as_lead_of(county), administration).await?;
-    session.commit().await?;
+    let (_, _, version) = open_raw_export(&service, &request, &id).await?;
     let doc = version.document;
     let language = doc.version.default_language.clone();
     let mut lines = vec![csv_line(

@@ -887,7 +887,8 @@ pub async fn response_counts(session: &Session, lead: &LeadOf, id: Administratio
     Ok(counts)
 }
 
-async fn record(
+/// Audits a change to an administration.
+pub(crate) async fn record(
     change: &Change,
     action: &'static str,
     administration: &administrations::Model,

@@ -13,7 +13,6 @@ use orb_domain::results::{
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbBackend, Statement, Value};
 use serde_json::json;
 
-use crate::audit::{self, AuditEntry};
 use crate::collection;
 use crate::entities::administrations;
 use crate::error::StoreResult;
@@ -114,17 +113,7 @@ pub async fn cut(
     let mut model: administrations::ActiveModel = administration.into();
     model.interim_cut_at = Set(Some(now.into()));
     let updated = model.update(change.db()).await?;
-    audit::record(
-        change,
-        AuditEntry {
-            action: "results.interim_cut",
-            county_id: Some(lead.county_id()),
-            subject_type: "administration",
-            subject_id: Some(updated.id.to_string()),
-            details: json!({}),
-        },
-    )
-    .await?;
+    collection::record(change, "results.interim_cut", &updated, json!({})).await?;
     Ok(updated)
 }
 
@@ -184,15 +173,11 @@ pub async fn set_free_text_policy(
         model.share_free_text_with_buddies = Set(shared);
     }
     let updated = model.update(change.db()).await?;
-    audit::record(
+    collection::record(
         change,
-        AuditEntry {
-            action: "free_text.policy",
-            county_id: Some(lead.county_id()),
-            subject_type: "administration",
-            subject_id: Some(updated.id.to_string()),
-            details: json!({ "minGroupSize": minimum, "shareWithBuddies": share_with_buddies }),
-        },
+        "free_text.policy",
+        &updated,
+        json!({ "minGroupSize": minimum, "shareWithBuddies": share_with_buddies }),
     )
     .await?;
     Ok(updated)
@@ -262,17 +247,7 @@ pub async fn release(
     let mut model: administrations::ActiveModel = administration.into();
     model.results_released_at = Set(Some(now.into()));
     let released = model.update(change.db()).await?;
-    audit::record(
-        change,
-        AuditEntry {
-            action: "results.release",
-            county_id: Some(lead.county_id()),
-            subject_type: "administration",
-            subject_id: Some(released.id.to_string()),
-            details: json!({}),
-        },
-    )
-    .await?;
+    collection::record(change, "results.release", &released, json!({})).await?;
     Ok(released)
 }
 
@@ -320,16 +295,6 @@ async fn record_read(
     administration: &administrations::Model,
 ) -> StoreResult<()> {
     let change = session.change().await?;
-    audit::record(
-        &change,
-        AuditEntry {
-            action,
-            county_id: Some(CountyId(administration.county_id)),
-            subject_type: "administration",
-            subject_id: Some(administration.id.to_string()),
-            details: json!({}),
-        },
-    )
-    .await?;
+    collection::record(&change, action, administration, json!({})).await?;
     change.commit().await
 }
