@@ -36,17 +36,6 @@ AS $$
                         OR orb.has_global_role('faculty')))))
 $$;
 
-CREATE OR REPLACE FUNCTION orb.may_read_free_text(administration uuid) RETURNS boolean
-    LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path = pg_catalog, public
-AS $$
-    SELECT orb.may_read_results(administration) AND EXISTS (
-        SELECT 1 FROM public.administrations a
-        WHERE a.id = administration
-          AND (a.county_id = ANY (orb.member_counties())
-               OR (a.share_free_text_with_buddies AND a.county_id = ANY (orb.partner_counties()))))
-$$;
-
 -- The feed of an open survey with a cut is the cut; of a closed one, every submitted response.
 CREATE OR REPLACE FUNCTION orb.results_feed(administration uuid)
     RETURNS TABLE (perspective text, org_unit_id uuid, answers jsonb)

@@ -56,7 +56,12 @@ pub async fn by_id(db: &impl ConnectionTrait, id: AdministrationId) -> StoreResu
     Ok(administrations::Entity::find().filter(administrations::Column::Id.eq(id.0)).one(db).await?)
 }
 
-async fn lock_own(change: &Change, lead: &LeadOf, id: AdministrationId) -> StoreResult<administrations::Model> {
+/// One administration of the lead's county, locked for the change; another county's is not found.
+pub(crate) async fn lock_own(
+    change: &Change,
+    lead: &LeadOf,
+    id: AdministrationId,
+) -> StoreResult<administrations::Model> {
     administrations::Entity::find()
         .filter(administrations::Column::CountyId.eq(lead.county_id().0))
         .filter(administrations::Column::Id.eq(id.0))

@@ -87,10 +87,7 @@ pub async fn cut(
     id: AdministrationId,
     now: DateTime<Utc>,
 ) -> StoreResult<administrations::Model> {
-    let administration = collection::by_id(change.db(), id)
-        .await?
-        .filter(|a| a.county_id == lead.county_id().0)
-        .ok_or(Refusal::NotFound("administration"))?;
+    let administration = collection::lock_own(change, lead, id).await?;
     if administration.status != "open" {
         return Err(Refusal::conflict("an interim cut is taken while the survey is open").into());
     }
@@ -152,10 +149,7 @@ pub async fn set_free_text_policy(
     minimum: Option<i32>,
     share_with_buddies: Option<bool>,
 ) -> StoreResult<administrations::Model> {
-    let administration = collection::by_id(change.db(), id)
-        .await?
-        .filter(|a| a.county_id == lead.county_id().0)
-        .ok_or(Refusal::NotFound("administration"))?;
+    let administration = collection::lock_own(change, lead, id).await?;
     if let Some(m) = minimum
         && m < administration.min_group_size
     {
@@ -234,10 +228,7 @@ pub async fn release(
     id: AdministrationId,
     now: DateTime<Utc>,
 ) -> StoreResult<administrations::Model> {
-    let administration = collection::by_id(change.db(), id)
-        .await?
-        .filter(|a| a.county_id == lead.county_id().0)
-        .ok_or(Refusal::NotFound("administration"))?;
+    let administration = collection::lock_own(change, lead, id).await?;
     if !scores_available(&administration) {
         return Err(Refusal::conflict("close the survey, or take an interim cut, before releasing its results").into());
     }
