@@ -12,7 +12,14 @@ const RESULTS: &str = "query($id: ID!) { administration(id: $id) { results {
 /// A closed-or-open Kings wave of the state instrument with paper responses: six social workers
 /// answering 3 to every FIT item, five supervisors answering 5, two managers answering 1.
 async fn kings_wave(app: &TestApp) -> (Caller, String) {
-    let lead = app.sign_in("lead@kings.demo.orb").await;
+    let forms = [(None, "SOCIAL_WORKER", 6, 3), (None, "SUPERVISOR", 5, 5), (None, "MANAGER", 2, 1)];
+    paper_wave(app, "kings", &forms).await
+}
+
+/// An open wave of the state instrument in `county` with paper responses: per (unit name,
+/// perspective, count, value), `count` forms answering `value` to every FIT item.
+async fn paper_wave(app: &TestApp, county: &str, forms: &[(Option<&str>, &str, usize, i64)]) -> (Caller, String) {
+    let lead = app.sign_in(&format!("lead@{county}.demo.orb")).await;
     let state = lead
         .graphql(
             "{ instruments(owner: { state: true }) { latestPublished { id items { code domain kind } } } }",
@@ -27,35 +34,52 @@ async fn kings_wave(app: &TestApp) -> (Caller, String) {
         .filter(|i| i["domain"] == "FIT" && i["kind"] == "LIKERT")
         .map(|i| i["code"].as_str().expect("code").to_owned())
         .collect();
+    let units = lead
+        .graphql(
+            "query($slug: String!) { county(slug: $slug) { units { edges { node { id name } } } } }",
+            json!({ "slug": county }),
+        )
+        .await;
+    let unit_id = |name: &str| -> Value {
+        units.ok()["county"]["units"]["edges"]
+            .as_array()
+            .and_then(|edges| edges.iter().find(|e| e["node"]["name"] == name))
+            .map(|e| e["node"]["id"].clone())
+            .unwrap_or_else(|| panic!("{county} has a unit {name}"))
+    };
+    let perspectives: std::collections::BTreeSet<&str> = forms.iter().map(|f| f.1).collect();
     let created = lead
         .graphql(
             "mutation($input: CreateAdministrationInput!) { createAdministration(input: $input) { id } }",
             json!({ "input": {
-                "countyId": app.county_id("kings").await,
+                "countyId": app.county_id(county).await,
                 "instrumentVersionId": version["id"],
-                "title": "Kings wave 1",
+                "title": format!("{county} paper wave"),
                 "opensAt": (Utc::now() - Duration::hours(1)).to_rfc3339(),
                 "closesAt": (Utc::now() + Duration::days(14)).to_rfc3339(),
-                "perspectives": ["SOCIAL_WORKER", "SUPERVISOR", "MANAGER"],
+                "perspectives": perspectives,
             } }),
         )
         .await;
     let id = created.ok()["createAdministration"]["id"].as_str().expect("id").to_owned();
     lead.graphql("mutation($id: ID!) { openAdministration(id: $id) { status } }", json!({ "id": id })).await.ok();
-    let mut forms = Vec::new();
-    for (perspective, count, value) in [("SOCIAL_WORKER", 6, 3), ("SUPERVISOR", 5, 5), ("MANAGER", 2, 1)] {
-        for n in 0..count {
+    let mut paper = Vec::new();
+    for (unit, perspective, count, value) in forms {
+        for n in 0..*count {
             let answers: serde_json::Map<String, Value> = fit.iter().map(|c| (c.clone(), json!(value))).collect();
-            forms.push(json!({ "idempotencyKey": format!("{perspective}-{n:04}"), "response": { "answers": answers, "perspective": perspective } }));
+            paper.push(json!({
+                "idempotencyKey": format!("{}-{perspective}-{n:04}", unit.unwrap_or("none").replace(' ', "-")),
+                "response": { "answers": answers, "perspective": perspective, "orgUnitId": unit.map(unit_id) },
+            }));
         }
     }
     let entered = lead
         .graphql(
             "mutation($id: ID!, $forms: [PaperFormInput!]!) { enterPaperForms(administrationId: $id, forms: $forms) { stored } }",
-            json!({ "id": id, "forms": forms }),
+            json!({ "id": id, "forms": paper }),
         )
         .await;
-    assert_eq!(entered.ok()["enterPaperForms"]["stored"].as_array().map(Vec::len), Some(13));
+    assert_eq!(entered.ok()["enterPaperForms"]["stored"].as_array().map(Vec::len), Some(paper.len()));
     (lead, id)
 }
 
@@ -438,4 +462,69 @@ async fn an_interim_cut_freezes_so_watching_results_reveals_no_new_answer() {
     assert_eq!(staff.graphql(RESULTS, json!({ "id": id })).await.ok()["administration"]["results"]["overall"]["n"], 13);
     lead.graphql("mutation($id: ID!) { closeAdministration(id: $id) { status } }", json!({ "id": id })).await.ok();
     assert_eq!(lead.graphql(RESULTS, json!({ "id": id })).await.ok()["administration"]["results"]["overall"]["n"], 17);
+}
+
+#[tokio::test]
+async fn a_small_team_in_a_unit_stays_hidden_across_the_cross_tab_its_margins_and_the_export() {
+    let app = spawn_app().await;
+    // Division 1 has two managers: alone they are a small group, and any one of the figures
+    // around them (Division 1's social workers, Division 2's managers) would give them away.
+    let forms = [
+        (Some("Division 1"), "SOCIAL_WORKER", 6, 3),
+        (Some("Division 1"), "MANAGER", 2, 1),
+        (Some("Division 2"), "SOCIAL_WORKER", 7, 4),
+        (Some("Division 2"), "MANAGER", 6, 5),
+    ];
+    let (lead, id) = paper_wave(&app, "sacramento", &forms).await;
+    lead.graphql("mutation($id: ID!) { closeAdministration(id: $id) { status } }", json!({ "id": id })).await.ok();
+    let read = lead
+        .graphql(
+            "query($id: ID!) { administration(id: $id) { results {
+                overall { n }
+                byPerspective { perspective withheld n }
+                byUnit { unitId withheld n }
+                byPerspectiveInUnit { perspective unitId withheld n domains { code mean } } } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let results = &read.ok()["administration"]["results"];
+    let cells = results["byPerspectiveInUnit"].as_array().expect("the cross-tab");
+    assert_eq!(cells.len(), 4, "every non-empty cell is listed, shown or not");
+    let withheld: Vec<(&str, Option<&str>)> =
+        cells.iter().map(|c| (c["perspective"].as_str().expect("perspective"), c["withheld"].as_str())).collect();
+    assert!(withheld.contains(&("MANAGER", Some("BELOW_MINIMUM"))));
+    assert_eq!(
+        withheld.iter().filter(|(_, w)| *w == Some("COMPLEMENTARY")).count(),
+        3,
+        "the rest of the rectangle hides the two managers: {withheld:?}"
+    );
+    assert!(cells.iter().all(|c| c["n"].is_null() && c["domains"].as_array().is_some_and(Vec::is_empty)));
+    // The margins are large and stand: 8 and 13 by unit, 8 managers and 13 social workers.
+    let sizes = |key: &str| -> Vec<i64> {
+        let mut n: Vec<i64> = results[key].as_array().expect("groups").iter().filter_map(|g| g["n"].as_i64()).collect();
+        n.sort_unstable();
+        n
+    };
+    assert_eq!((sizes("byUnit"), sizes("byPerspective")), (vec![8, 13], vec![8, 13]));
+    assert_eq!(results["overall"]["n"], 21);
+
+    let csv = app
+        .http()
+        .get(format!("{}/exports/administrations/{id}/results.csv", app.address))
+        .bearer_auth(lead.access_token.clone().expect("a token"))
+        .send()
+        .await
+        .expect("answers")
+        .text()
+        .await
+        .expect("a body");
+    let cross: Vec<&str> = csv.lines().filter(|l| l.starts_with("org_unit_perspective,")).collect();
+    assert!(cross.iter().any(|l| l.contains("/MANAGER,below_minimum")), "{csv}");
+    assert!(
+        cross.iter().all(|l| {
+            let fields: Vec<&str> = l.split(',').collect();
+            fields.len() == 3 && ["below_minimum", "complementary"].contains(&fields[2])
+        }),
+        "no cross-tab figure leaves in the export either: {cross:?}"
+    );
 }

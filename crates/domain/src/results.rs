@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::instrument::{InstrumentDocument, ItemKind};
-use crate::privacy::suppress_counts;
+use crate::privacy::suppress_table;
 use crate::scoring::{DomainStats, ItemStats, ScaleShape};
 
 /// One submitted response as results need it.
@@ -89,6 +89,15 @@ pub struct Group<K> {
     pub figures: Released<GroupFigures>,
 }
 
+/// A group of one perspective within one unit.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PerspectiveInUnit {
+    /// The unit.
+    pub unit: uuid::Uuid,
+    /// The perspective's code.
+    pub perspective: String,
+}
+
 /// The results of one administration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AdministrationResults {
@@ -98,58 +107,66 @@ pub struct AdministrationResults {
     pub by_perspective: Vec<Group<String>>,
     /// By org unit (responses that gave none are not a group of their own).
     pub by_unit: Vec<Group<uuid::Uuid>>,
+    /// By perspective within each unit: the cross-tab, suppressed together with both margins.
+    pub by_perspective_in_unit: Vec<Group<PerspectiveInUnit>>,
 }
 
+/// A cell of the unit × perspective table; `None` where a response gave neither.
+type CellKey = (Option<uuid::Uuid>, Option<String>);
+
 /// Scores every group of an administration and withholds what the minimum group size forbids.
+/// The perspective × unit table and its margins are suppressed as one, so no combination of
+/// the breakdowns gives a small group away.
 pub fn administration_results(
     version: &InstrumentDocument,
     responses: &[ScoredResponse],
     min_group: usize,
 ) -> AdministrationResults {
-    let overall = release(version, responses.iter().collect(), min_group);
-    AdministrationResults {
-        overall,
-        by_perspective: breakdown(version, responses, min_group, |r| r.perspective.clone()),
-        by_unit: breakdown(version, responses, min_group, |r| r.unit),
-    }
-}
-
-fn breakdown<K: Ord + Clone>(
-    version: &InstrumentDocument,
-    responses: &[ScoredResponse],
-    min_group: usize,
-    key: impl Fn(&ScoredResponse) -> Option<K>,
-) -> Vec<Group<K>> {
-    let mut groups: BTreeMap<K, Vec<&ScoredResponse>> = BTreeMap::new();
+    let mut cells: BTreeMap<CellKey, Vec<&ScoredResponse>> = BTreeMap::new();
     for response in responses {
-        if let Some(k) = key(response) {
-            groups.entry(k).or_default().push(response);
-        }
+        cells.entry((response.unit, response.perspective.clone())).or_default().push(response);
     }
-    // Responses without a key form a hidden remainder: it must be treated as a group too, or a
-    // small keyed group could be recovered from the total.
-    let unkeyed = responses.iter().filter(|r| key(r).is_none()).count() as i64;
-    let mut sizes: BTreeMap<Option<K>, i64> = groups.iter().map(|(k, v)| (Some(k.clone()), v.len() as i64)).collect();
-    if unkeyed > 0 {
-        sizes.insert(None, unkeyed);
+    let sizes = cells.iter().map(|(k, v)| (k.clone(), v.len() as i64)).collect();
+    let decided = suppress_table(&sizes, min_group as i64);
+    let figures_of = |shown: bool, members: Vec<&ScoredResponse>| match (shown, members.len()) {
+        (_, n) if n < min_group => Released::Withheld(Withheld::BelowMinimum),
+        (true, _) => Released::Shown(figures(version, &members)),
+        (false, _) => Released::Withheld(Withheld::Complementary),
+    };
+    let members = |keep: &dyn Fn(&CellKey) -> bool| -> Vec<&ScoredResponse> {
+        cells.iter().filter(|(k, _)| keep(k)).flat_map(|(_, v)| v.iter().copied()).collect()
+    };
+    AdministrationResults {
+        overall: figures_of(decided.total.is_some(), responses.iter().collect()),
+        by_perspective: decided
+            .columns
+            .iter()
+            .filter_map(|(p, shown)| {
+                let p = p.as_ref()?;
+                Some(Group {
+                    key: p.clone(),
+                    figures: figures_of(shown.is_some(), members(&|k| k.1.as_ref() == Some(p))),
+                })
+            })
+            .collect(),
+        by_unit: decided
+            .rows
+            .iter()
+            .filter_map(|(u, shown)| {
+                let u = (*u)?;
+                Some(Group { key: u, figures: figures_of(shown.is_some(), members(&|k| k.0 == Some(u))) })
+            })
+            .collect(),
+        by_perspective_in_unit: decided
+            .cells
+            .iter()
+            .filter_map(|((u, p), shown)| {
+                let key = PerspectiveInUnit { unit: (*u)?, perspective: p.clone()? };
+                let members = cells[&(*u, p.clone())].clone();
+                Some(Group { key, figures: figures_of(shown.is_some(), members) })
+            })
+            .collect(),
     }
-    let decided = suppress_counts(&sizes, min_group as i64);
-    groups
-        .into_iter()
-        .map(|(k, members)| {
-            let withheld = decided.groups.get(&Some(k.clone())).is_some_and(Option::is_none);
-            let reason = if (members.len()) < min_group { Withheld::BelowMinimum } else { Withheld::Complementary };
-            let figures = if withheld { Released::Withheld(reason) } else { release(version, members, min_group) };
-            Group { key: k, figures }
-        })
-        .collect()
-}
-
-fn release(version: &InstrumentDocument, members: Vec<&ScoredResponse>, min_group: usize) -> Released<GroupFigures> {
-    if members.len() < min_group {
-        return Released::Withheld(Withheld::BelowMinimum);
-    }
-    Released::Shown(figures(version, &members))
 }
 
 fn figures(version: &InstrumentDocument, members: &[&ScoredResponse]) -> GroupFigures {
@@ -326,6 +343,7 @@ mod tests {
         use proptest::prelude::*;
 
         use super::*;
+        use crate::privacy::{SuppressedTable, onlooker};
 
         const PERSPECTIVES: [&str; 4] = ["EXECUTIVE", "MANAGER", "SUPERVISOR", "SOCIAL_WORKER"];
 
@@ -354,27 +372,46 @@ mod tests {
                 let total = responses.len();
                 match &results.overall {
                     Released::Shown(f) => prop_assert!(f.n >= min_group && f.n == total),
-                    Released::Withheld(_) => prop_assert!(total < min_group),
+                    Released::Withheld(_) => prop_assert!(total < min_group || results.by_unit.len() + results.by_perspective.len() > 0),
                 }
-                for sizes in [
-                    results.by_perspective.iter().map(|g| (g.figures.shown().map(|f| f.n), responses.iter().filter(|r| r.perspective.as_deref() == Some(g.key.as_str())).count())).collect::<Vec<_>>(),
-                    results.by_unit.iter().map(|g| (g.figures.shown().map(|f| f.n), responses.iter().filter(|r| r.unit == Some(g.key)).count())).collect::<Vec<_>>(),
-                ] {
-                    for (shown, actual) in &sizes {
-                        if let Some(n) = shown {
-                            prop_assert!(*n >= min_group, "a group of {n} is shown");
-                            prop_assert_eq!(*n, *actual);
-                        }
-                    }
-                    // With the overall size released, the withheld groups (and the remainder
-                    // without a key) must not be pinned down to a single small group.
-                    let withheld: Vec<usize> = sizes.iter().filter(|(s, _)| s.is_none()).map(|(_, a)| *a).collect();
-                    let keyed: usize = sizes.iter().map(|(_, a)| *a).sum();
-                    let remainder = total - keyed;
-                    if results.overall.shown().is_some() && withheld.len() == 1 && withheld[0] < min_group {
-                        prop_assert!(remainder > 0, "one small group withheld alone is total − the shown ones: {sizes:?}");
+                // What was released, as the onlooker reads it, against what is true.
+                let mut actual: BTreeMap<(Option<uuid::Uuid>, Option<String>), i64> = BTreeMap::new();
+                for r in &responses {
+                    *actual.entry((r.unit, r.perspective.clone())).or_default() += 1;
+                }
+                let size = |figures: &Released<GroupFigures>| figures.shown().map(|f| f.n as i64);
+                let released = SuppressedTable {
+                    cells: actual
+                        .keys()
+                        .map(|(u, p)| {
+                            let shown = results
+                                .by_perspective_in_unit
+                                .iter()
+                                .find(|g| Some(g.key.unit) == *u && Some(&g.key.perspective) == p.as_ref())
+                                .and_then(|g| size(&g.figures));
+                            ((*u, p.clone()), shown)
+                        })
+                        .collect(),
+                    rows: actual
+                        .keys()
+                        .map(|(u, _)| (*u, results.by_unit.iter().find(|g| Some(g.key) == *u).and_then(|g| size(&g.figures))))
+                        .collect(),
+                    columns: actual
+                        .keys()
+                        .map(|(_, p)| {
+                            let shown = results.by_perspective.iter().find(|g| Some(&g.key) == p.as_ref()).and_then(|g| size(&g.figures));
+                            (p.clone(), shown)
+                        })
+                        .collect(),
+                    total: size(&results.overall),
+                };
+                for (key, shown) in &released.cells {
+                    if let Some(n) = shown {
+                        prop_assert_eq!(*n, actual[key], "a released group's size is its true size");
                     }
                 }
+                let found = onlooker::disclosures(&actual, &released, min_group as i64);
+                prop_assert!(found.is_empty(), "{:?}", found);
             }
         }
     }

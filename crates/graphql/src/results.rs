@@ -27,6 +27,9 @@ pub struct AdministrationResults {
     pub by_perspective: Vec<GroupResult>,
     /// By org unit.
     pub by_unit: Vec<GroupResult>,
+    /// By perspective within each unit (both `perspective` and `unitId` set), suppressed
+    /// together with the two breakdowns above so that no combination gives a small group away.
+    pub by_perspective_in_unit: Vec<GroupResult>,
 }
 
 /// One group's results, or why they are withheld.
@@ -199,6 +202,10 @@ fn group(perspective: Option<Perspective>, unit: Option<uuid::Uuid>, figures: &R
     }
 }
 
+fn perspective(stored: &str) -> Option<Perspective> {
+    orb_domain::collection::Perspective::from_stored(stored).map(Into::into)
+}
+
 impl From<&domain::AdministrationResults> for AdministrationResults {
     fn from(results: &domain::AdministrationResults) -> Self {
         Self {
@@ -206,12 +213,14 @@ impl From<&domain::AdministrationResults> for AdministrationResults {
             by_perspective: results
                 .by_perspective
                 .iter()
-                .map(|g| {
-                    let perspective = orb_domain::collection::Perspective::from_stored(&g.key).map(Into::into);
-                    group(perspective, None, &g.figures)
-                })
+                .map(|g| group(perspective(&g.key), None, &g.figures))
                 .collect(),
             by_unit: results.by_unit.iter().map(|g| group(None, Some(g.key), &g.figures)).collect(),
+            by_perspective_in_unit: results
+                .by_perspective_in_unit
+                .iter()
+                .map(|g| group(perspective(&g.key.perspective), Some(g.key.unit), &g.figures))
+                .collect(),
         }
     }
 }

@@ -24,6 +24,7 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
+use uuid::Uuid;
 
 /// The domain every demo account's email ends in.
 pub const DEMO_DOMAIN: &str = "demo.orb";
@@ -665,9 +666,12 @@ fn respondent_answers(
     answers
 }
 
-/// The wave's paper forms, in a shuffled order, each with its own idempotency key.
-fn wave_forms(wave: &DemoWave, document: &InstrumentDocument) -> Vec<PaperForm> {
+/// The wave's paper forms, in a shuffled order, each with its own idempotency key. Where the
+/// county has units, nine in ten respondents say which one they work in.
+fn wave_forms(wave: &DemoWave, document: &InstrumentDocument, units: &[Uuid]) -> Vec<PaperForm> {
     let mut rng = StdRng::seed_from_u64(wave.seed);
+    // A stream of its own, so the answers stay those of a county without units.
+    let mut unit_rng = StdRng::seed_from_u64(wave.seed.wrapping_add(1));
     let mut perspectives: Vec<Perspective> =
         wave.groups.iter().flat_map(|(p, n)| std::iter::repeat_n(*p, *n)).collect();
     perspectives.shuffle(&mut rng);
@@ -679,7 +683,9 @@ fn wave_forms(wave: &DemoWave, document: &InstrumentDocument) -> Vec<PaperForm> 
             update: AnswerUpdate {
                 answers: respondent_answers(&mut rng, wave, document, perspective, n % 2 == 0),
                 perspective: Some(perspective),
-                org_unit_id: None,
+                org_unit_id: (!units.is_empty() && unit_rng.gen_range(0..10) > 0)
+                    .then(|| units[unit_rng.gen_range(0..units.len())])
+                    .map(OrgUnitId),
                 language: Some(document.version.default_language.clone()),
             },
         })
@@ -735,7 +741,14 @@ async fn load_wave(
     let administration = collection::create(&change, &lead, version, settings).await?;
     let id = AdministrationId(administration.id);
     collection::set_status(&change, &lead, id, AdministrationStatus::Open, None, now).await?;
-    let mut forms = wave_forms(wave, &version.document);
+    let reader = session.principal().as_reader_of(county_id)?;
+    let units: Vec<Uuid> = org_units::list(session, &reader, &PageRequest { first: 100, after: None })
+        .await?
+        .items
+        .iter()
+        .map(|u| u.id)
+        .collect();
+    let mut forms = wave_forms(wave, &version.document, &units);
     while !forms.is_empty() {
         let rest = forms.split_off(forms.len().min(PAPER_BATCH));
         let batch = std::mem::replace(&mut forms, rest);

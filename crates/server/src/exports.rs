@@ -249,6 +249,12 @@ pub async fn results(
         vec![("all".into(), String::new(), results.overall)];
     groups.extend(results.by_perspective.into_iter().map(|g| ("perspective".into(), g.key, g.figures)));
     groups.extend(results.by_unit.into_iter().map(|g| ("org_unit".into(), g.key.to_string(), g.figures)));
+    groups.extend(
+        results
+            .by_perspective_in_unit
+            .into_iter()
+            .map(|g| ("org_unit_perspective".into(), format!("{}/{}", g.key.unit, g.key.perspective), g.figures)),
+    );
     let header = csv_line(
         &[
             "group_type",
