@@ -173,15 +173,7 @@ async fn a_mutation_that_fails_leaves_the_request_s_other_mutations_standing() {
 #[tokio::test]
 async fn a_slow_statement_is_cancelled_and_its_connection_returns_to_the_pool() {
     let app = spawn_app().await;
-    let runtime = orb_server::database::runtime_url(&app.settings).await.expect("runtime role");
-    let store = orb_store::Store::connect(&orb_store::StoreOptions {
-        url: secrecy::ExposeSecret::expose_secret(&runtime).to_owned(),
-        max_connections: 1,
-        acquire_timeout: std::time::Duration::from_secs(2),
-        statement_timeout: std::time::Duration::from_millis(200),
-    })
-    .await
-    .expect("store opens");
+    let store = app.runtime_store(1, std::time::Duration::from_millis(200)).await;
     let session = store.begin(orb_store::Caller::Anonymous, None).await.expect("session");
     let slow = session.db().execute_unprepared("SELECT pg_sleep(5)").await;
     let err = orb_store::StoreError::from(slow.expect_err("statement_timeout cancels the sleep"));

@@ -165,15 +165,7 @@ async fn nobody_but_the_lead_and_the_respondent_reads_a_response_row() {
     let (lead, id) = kings_wave(&app).await;
     lead.graphql("mutation($id: ID!) { closeAdministration(id: $id) { status } }", json!({ "id": id })).await.ok();
     lead.graphql("mutation($id: ID!) { releaseResults(administrationId: $id) { id } }", json!({ "id": id })).await.ok();
-    let runtime = orb_server::database::runtime_url(&app.settings).await.expect("runtime role");
-    let store = orb_store::Store::connect(&orb_store::StoreOptions {
-        url: secrecy::ExposeSecret::expose_secret(&runtime).to_owned(),
-        max_connections: 2,
-        acquire_timeout: std::time::Duration::from_secs(5),
-        statement_timeout: std::time::Duration::from_secs(5),
-    })
-    .await
-    .expect("store");
+    let store = app.runtime_store(2, std::time::Duration::from_secs(5)).await;
     for email in ["faculty@demo.orb", "staff@kings.demo.orb", "lead@alameda.demo.orb"] {
         let user = app.db.scalar_text(&format!("SELECT id::text FROM users WHERE email = '{email}'")).await;
         let session = store.begin(orb_store::Caller::User(user.parse().expect("uuid")), None).await.expect("session");
@@ -393,15 +385,7 @@ async fn free_text_stays_with_the_county_unless_shared_and_never_reaches_faculty
     );
 
     // Faculty's aggregates are fed without any text: it never leaves the database for them.
-    let runtime = orb_server::database::runtime_url(&app.settings).await.expect("runtime role");
-    let store = orb_store::Store::connect(&orb_store::StoreOptions {
-        url: secrecy::ExposeSecret::expose_secret(&runtime).to_owned(),
-        max_connections: 1,
-        acquire_timeout: std::time::Duration::from_secs(5),
-        statement_timeout: std::time::Duration::from_secs(5),
-    })
-    .await
-    .expect("store");
+    let store = app.runtime_store(1, std::time::Duration::from_secs(5)).await;
     let user = app.db.scalar_text("SELECT id::text FROM users WHERE email = 'faculty@demo.orb'").await;
     let session = store.begin(orb_store::Caller::User(user.parse().expect("uuid")), None).await.expect("session");
     use sea_orm::ConnectionTrait;
@@ -527,4 +511,31 @@ async fn a_small_team_in_a_unit_stays_hidden_across_the_cross_tab_its_margins_an
         }),
         "no cross-tab figure leaves in the export either: {cross:?}"
     );
+}
+
+#[tokio::test]
+async fn a_survey_that_reopens_and_closes_again_shows_its_new_answers() {
+    let app = spawn_app().await;
+    let (lead, id) = kings_wave(&app).await;
+    let n = |read: &orb_tests::GraphqlResponse| read.ok()["administration"]["results"]["overall"]["n"].clone();
+    lead.graphql("mutation($id: ID!) { closeAdministration(id: $id) { status } }", json!({ "id": id })).await.ok();
+    assert_eq!(n(&lead.graphql(RESULTS, json!({ "id": id })).await), 13);
+    // Scores are kept in memory once frozen; a new freeze must not be answered from the old.
+    lead.graphql(
+        "mutation($id: ID!, $closesAt: DateTime!) { openAdministration(id: $id, closesAt: $closesAt) { status } }",
+        json!({ "id": id, "closesAt": (Utc::now() + Duration::days(3)).to_rfc3339() }),
+    )
+    .await
+    .ok();
+    let late: Vec<Value> = (0..2)
+        .map(|n| json!({ "idempotencyKey": format!("late-form-{n:04}"), "response": { "answers": {}, "perspective": "SUPERVISOR" } }))
+        .collect();
+    lead.graphql(
+        "mutation($id: ID!, $forms: [PaperFormInput!]!) { enterPaperForms(administrationId: $id, forms: $forms) { stored } }",
+        json!({ "id": id, "forms": late }),
+    )
+    .await
+    .ok();
+    lead.graphql("mutation($id: ID!) { closeAdministration(id: $id) { status } }", json!({ "id": id })).await.ok();
+    assert_eq!(n(&lead.graphql(RESULTS, json!({ "id": id })).await), 15);
 }

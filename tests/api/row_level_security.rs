@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use orb_domain::ids::UserId;
 use orb_store::entities::{audit_log, counties, memberships, org_units, users};
-use orb_store::{Caller, Session, Store, StoreOptions};
+use orb_store::{Caller, Session, Store};
 use orb_tests::{TestApp, spawn_app};
 use sea_orm::{ConnectionTrait, Database, DbBackend, DbErr, EntityTrait, Statement};
 use secrecy::ExposeSecret;
@@ -19,14 +19,7 @@ async fn runtime_url(app: &TestApp) -> String {
 
 /// A store on the runtime role, as the service opens it.
 async fn store(app: &TestApp, max_connections: u32) -> Store {
-    Store::connect(&StoreOptions {
-        url: runtime_url(app).await,
-        max_connections,
-        acquire_timeout: Duration::from_secs(10),
-        statement_timeout: Duration::from_secs(10),
-    })
-    .await
-    .expect("the runtime store opens")
+    app.runtime_store(max_connections, Duration::from_secs(10)).await
 }
 
 async fn user_id(app: &TestApp, email: &str) -> UserId {

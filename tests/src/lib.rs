@@ -241,6 +241,20 @@ impl TestApp {
         self.db.scalar_text(&format!("SELECT id::text FROM counties WHERE slug = '{slug}'")).await
     }
 
+    /// A store on the runtime role, as the service opens it, to test below the API.
+    pub async fn runtime_store(&self, max_connections: u32, statement_timeout: Duration) -> orb_store::Store {
+        let url = orb_server::database::runtime_url(&self.settings).await.expect("the runtime role's URL");
+        orb_store::Store::connect(&orb_store::StoreOptions {
+            url: secrecy::ExposeSecret::expose_secret(&url).to_owned(),
+            max_connections,
+            acquire_timeout: Duration::from_secs(5),
+            statement_timeout,
+            frozen_answers: orb_store::frozen::DEFAULT_BUDGET,
+        })
+        .await
+        .expect("the runtime store opens")
+    }
+
     /// Counts rows (as the owner, bypassing row-level security).
     pub async fn count(&self, table_and_condition: &str) -> i64 {
         self.db.scalar_i64(&format!("SELECT count(*) FROM {table_and_condition}")).await

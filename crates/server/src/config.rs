@@ -173,6 +173,9 @@ pub struct Settings {
     pub database_pool_size: u32,
     /// How long a request waits for a database connection before failing fast.
     pub database_acquire_timeout_ms: u64,
+    /// How many responses' frozen answers (closed or cut surveys) results keep in memory, so a
+    /// comparison across every county does not reread them; 0 keeps none.
+    pub results_cache_responses: usize,
     /// Longest a request may run; statements get the same limit as `statement_timeout`.
     pub request_timeout_ms: u64,
     /// Largest request body accepted (413 past it).
@@ -205,6 +208,7 @@ impl Default for Settings {
             runtime_database_password: SecretString::from(DEVELOPMENT_RUNTIME_PASSWORD),
             database_pool_size: 16,
             database_acquire_timeout_ms: 3_000,
+            results_cache_responses: orb_store::frozen::DEFAULT_BUDGET,
             request_timeout_ms: 10_000,
             body_limit_bytes: 1024 * 1024,
             log_format: None,

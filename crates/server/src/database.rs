@@ -132,6 +132,7 @@ pub async fn open_store(settings: &Settings, runtime_url: &SecretString) -> Resu
         max_connections: settings.database_pool_size,
         acquire_timeout: Duration::from_millis(settings.database_acquire_timeout_ms),
         statement_timeout: settings.request_timeout(),
+        frozen_answers: settings.results_cache_responses,
     })
     .await?;
     Ok(store)

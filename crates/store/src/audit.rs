@@ -27,7 +27,15 @@ pub struct AuditEntry {
 
 /// Appends `entry` within `change`.
 pub async fn record(change: &Change, entry: AuditEntry) -> StoreResult<()> {
-    audit_log::Entity::insert(audit_log::ActiveModel {
+    record_all(change, vec![entry]).await
+}
+
+/// Appends `entries` within `change`, in one statement.
+pub async fn record_all(change: &Change, entries: Vec<AuditEntry>) -> StoreResult<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let rows = entries.into_iter().map(|entry| audit_log::ActiveModel {
         actor_user_id: Set(change.actor().map(|id| id.0)),
         county_id: Set(entry.county_id.map(|id| id.0)),
         action: Set(entry.action.to_owned()),
@@ -36,9 +44,8 @@ pub async fn record(change: &Change, entry: AuditEntry) -> StoreResult<()> {
         request_id: Set(change.request_id().map(str::to_owned)),
         details: Set(entry.details),
         ..Default::default()
-    })
-    .exec_without_returning(change.db())
-    .await?;
+    });
+    audit_log::Entity::insert_many(rows).exec_without_returning(change.db()).await?;
     Ok(())
 }
 

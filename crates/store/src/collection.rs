@@ -899,17 +899,22 @@ pub(crate) async fn record(
     administration: &administrations::Model,
     details: serde_json::Value,
 ) -> StoreResult<()> {
-    audit::record(
-        change,
-        AuditEntry {
-            action,
-            county_id: Some(CountyId(administration.county_id)),
-            subject_type: "administration",
-            subject_id: Some(administration.id.to_string()),
-            details,
-        },
-    )
-    .await
+    audit::record(change, audit_entry(action, administration, details)).await
+}
+
+/// The audit entry of something done to, or read from, an administration.
+pub(crate) fn audit_entry(
+    action: &'static str,
+    administration: &administrations::Model,
+    details: serde_json::Value,
+) -> AuditEntry {
+    AuditEntry {
+        action,
+        county_id: Some(CountyId(administration.county_id)),
+        subject_type: "administration",
+        subject_id: Some(administration.id.to_string()),
+        details,
+    }
 }
 
 /// The respondent's administration and the instrument version it runs.

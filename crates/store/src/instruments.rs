@@ -147,6 +147,15 @@ pub(crate) async fn version_row(db: &impl ConnectionTrait, id: uuid::Uuid) -> St
     parse(row)
 }
 
+/// Versions by id, as [`version_row`] reads one: for loading many administrations' versions at once.
+pub(crate) async fn version_rows(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = uuid::Uuid>,
+) -> StoreResult<Vec<VersionRecord>> {
+    let rows = instrument_versions::Entity::find().filter(instrument_versions::Column::Id.is_in(ids)).all(db).await?;
+    rows.into_iter().map(parse).collect()
+}
+
 /// One version, if the caller may read it.
 pub async fn version(session: &Session, id: InstrumentVersionId) -> StoreResult<Option<VersionRecord>> {
     Ok(versions_by_ids(session, &[id]).await?.into_iter().next())

@@ -10,6 +10,7 @@ pub mod collection;
 pub mod counties;
 pub mod entities;
 pub mod error;
+pub mod frozen;
 pub mod instruments;
 pub mod org_units;
 pub mod page;

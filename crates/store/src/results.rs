@@ -2,6 +2,9 @@
 //! checks entitlement itself and returns no ids, times or links; the domain withholds small
 //! groups. Reads across counties (a buddy, faculty) are audited.
 
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use orb_domain::Error as Refusal;
 use orb_domain::access::LeadOf;
@@ -10,12 +13,17 @@ use orb_domain::ids::{AdministrationId, CountyId};
 use orb_domain::results::{
     AdministrationResults, FreeText, Released, ScoredResponse, administration_results, free_text,
 };
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbBackend, Statement, Value};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement,
+    Value,
+};
 use serde_json::json;
 
+use crate::audit;
 use crate::collection;
 use crate::entities::administrations;
-use crate::error::StoreResult;
+use crate::error::{StoreError, StoreResult};
+use crate::frozen::{Frame, FreezeKey};
 use crate::instruments::{self, VersionRecord};
 use crate::session::{Change, Session};
 
@@ -44,34 +52,134 @@ impl LoadedWave {
 
 /// Loads one administration for results.
 pub async fn load(session: &Session, id: AdministrationId) -> StoreResult<LoadedWave> {
-    let administration = collection::by_id(session.db(), id).await?.ok_or(Refusal::NotFound("administration"))?;
-    let read = session.principal().may_read_results(
-        CountyId(administration.county_id),
-        scores_available(&administration),
-        administration.results_released_at.is_some(),
-    )?;
-    let version = instruments::version_row(session.db(), administration.instrument_version_id).await?;
+    let mut waves = load_many(session, &[id], None).await?;
+    waves.pop().ok_or_else(|| Refusal::NotFound("administration").into())
+}
+
+/// Loads administrations for results, in the order given, in a fixed number of queries
+/// whatever their number: the administrations, the database's own entitlement check, their
+/// versions, and the answers of those not already frozen in memory ([`crate::frozen`]); with
+/// one audit entry per read from outside the caller's county. Only Likert answers come back —
+/// only those of `domain` when given, as a comparison on one domain needs no more. Refused as
+/// a whole if any administration is not readable.
+pub async fn load_many(
+    session: &Session,
+    ids: &[AdministrationId],
+    domain: Option<&str>,
+) -> StoreResult<Vec<LoadedWave>> {
+    let found: HashMap<uuid::Uuid, administrations::Model> = administrations::Entity::find()
+        .filter(administrations::Column::Id.is_in(ids.iter().map(|id| id.0)))
+        .all(session.db())
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a))
+        .collect();
+    let mut read_across = Vec::new();
+    for id in ids {
+        let administration = found.get(&id.0).ok_or(Refusal::NotFound("administration"))?;
+        let read = session.principal().may_read_results(
+            CountyId(administration.county_id),
+            scores_available(administration),
+            administration.results_released_at.is_some(),
+        )?;
+        if read.cross_county {
+            read_across.push(collection::audit_entry("results.read", administration, json!({})));
+        }
+    }
+    let ids_json = Value::from(json!(found.keys().collect::<Vec<_>>()));
+    // The database decides too: what is cached is data, not permission.
+    let refused = session
+        .db()
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT count(*) AS refused FROM jsonb_array_elements_text($1::jsonb) AS a(id)
+             WHERE NOT orb.may_read_results(a.id::uuid)",
+            [ids_json],
+        ))
+        .await?
+        .map(|row| row.try_get::<i64>("", "refused"))
+        .transpose()?
+        .unwrap_or_default();
+    if refused > 0 {
+        return Err(Refusal::forbidden("the results of an administration asked for are not released to you").into());
+    }
+    let versions: HashMap<uuid::Uuid, VersionRecord> = instruments::version_rows(
+        session.db(),
+        found.values().map(|a| a.instrument_version_id).collect::<BTreeSet<_>>(),
+    )
+    .await?
+    .into_iter()
+    .map(|v| (v.model.id, v))
+    .collect();
+    let version_of = |a: &administrations::Model| {
+        versions.get(&a.instrument_version_id).ok_or(StoreError::Refused(Refusal::NotFound("instrument version")))
+    };
+    let mut frames: HashMap<uuid::Uuid, Arc<Frame>> = HashMap::new();
+    let mut missing = Vec::new();
+    for administration in found.values() {
+        match session.frozen().get(&FreezeKey::of(administration)) {
+            Some(frame) => {
+                frames.insert(administration.id, frame);
+            }
+            None => missing.push(AdministrationId(administration.id)),
+        }
+    }
+    let mut fed = feed(session, &missing).await?;
+    for id in &missing {
+        let administration = &found[&id.0];
+        let frame = Arc::new(Frame::of(&version_of(administration)?.document, fed.remove(&id.0).unwrap_or_default()));
+        session.frozen().keep(FreezeKey::of(administration), Arc::clone(&frame));
+        frames.insert(id.0, frame);
+    }
+    if !read_across.is_empty() {
+        let change = session.change().await?;
+        audit::record_all(&change, read_across).await?;
+        change.commit().await?;
+    }
+    ids.iter()
+        .map(|id| {
+            let administration = found[&id.0].clone();
+            let version = version_of(&administration)?.clone();
+            let in_domain: BTreeSet<&str> = version
+                .document
+                .items
+                .iter()
+                .filter(|i| domain.is_none_or(|d| i.domain == d))
+                .map(|i| i.code.as_str())
+                .collect();
+            let responses = frames[&id.0].responses(|code| in_domain.contains(code));
+            Ok(LoadedWave { administration, version, responses })
+        })
+        .collect()
+}
+
+/// The results feed of `ids`: each administration's submitted answers as the database lets
+/// the caller read them (free text stripped unless entitled), by administration.
+async fn feed(session: &Session, ids: &[AdministrationId]) -> StoreResult<HashMap<uuid::Uuid, Vec<ScoredResponse>>> {
+    let mut answers: HashMap<uuid::Uuid, Vec<ScoredResponse>> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(answers);
+    }
     let rows = session
         .db()
         .query_all_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "SELECT perspective, org_unit_id, answers FROM orb.results_feed($1)",
-            [Value::from(administration.id)],
+            "SELECT a.id AS administration_id, f.perspective, f.org_unit_id, f.answers::text AS answers
+             FROM jsonb_array_elements_text($1::jsonb) AS a(id)
+             CROSS JOIN LATERAL orb.results_feed(a.id::uuid) f",
+            [Value::from(json!(ids.iter().map(|id| id.0).collect::<Vec<_>>()))],
         ))
         .await?;
-    let mut responses = Vec::with_capacity(rows.len());
     for row in rows {
-        let answers: serde_json::Value = row.try_get("", "answers")?;
-        responses.push(ScoredResponse {
+        let id: String = row.try_get("", "administration_id")?;
+        let text: String = row.try_get("", "answers")?;
+        answers.entry(id.parse().unwrap_or_default()).or_default().push(ScoredResponse {
             perspective: row.try_get("", "perspective")?,
             unit: row.try_get("", "org_unit_id")?,
-            answers: serde_json::from_value(answers).unwrap_or_default(),
+            answers: serde_json::from_str(&text).unwrap_or_default(),
         });
     }
-    if read.cross_county {
-        record_read(session, "results.read", &administration).await?;
-    }
-    Ok(LoadedWave { administration, version, responses })
+    Ok(answers)
 }
 
 /// Whether scores can be read at all: the survey has closed, or an interim cut is frozen.
@@ -132,12 +240,8 @@ pub async fn free_text_of(session: &Session, id: AdministrationId) -> StoreResul
         administration.share_free_text_with_buddies,
     )?;
     let wave = load(session, id).await?;
-    Ok(free_text(
-        &wave.version.document,
-        &wave.responses,
-        free_text_minimum(&wave.administration),
-        &mut rand::rngs::OsRng,
-    ))
+    let responses = feed(session, &[id]).await?.remove(&id.0).unwrap_or_default();
+    Ok(free_text(&wave.version.document, &responses, free_text_minimum(&wave.administration), &mut rand::rngs::OsRng))
 }
 
 /// Sets the free-text policy: its minimum group (never below the score minimum) and whether
@@ -210,10 +314,7 @@ pub async fn lineup_on(
     if ids.is_empty() || ids.len() > 200 {
         return Err(Refusal::invalid("administrationIds", "give between 1 and 200 administrations").into());
     }
-    let mut waves = Vec::with_capacity(ids.len());
-    for id in ids {
-        waves.push(load(session, *id).await?);
-    }
+    let waves = load_many(session, ids, Some(domain)).await?;
     let keyed: Vec<(administrations::Model, Wave<'_>)> =
         waves.iter().map(|w| (w.administration.clone(), w.wave())).collect();
     let minimum = |a: &administrations::Model| usize::try_from(a.min_group_size).unwrap_or(5);

@@ -2,6 +2,7 @@
 //! which the caller's identity is set with `set_config(…, true)` before any other statement, so
 //! row-level security sees it on every query of the request and forgets it at commit.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use orb_domain::Error as Refusal;
@@ -14,6 +15,7 @@ use sea_orm::{
 };
 
 use crate::error::{StoreError, StoreResult};
+use crate::frozen::FrozenAnswers;
 
 /// Who a request says it is, before the database has confirmed it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +39,8 @@ pub struct StoreOptions {
     pub acquire_timeout: Duration,
     /// `statement_timeout` set in every request's transaction.
     pub statement_timeout: Duration,
+    /// How many responses' frozen answers to keep in memory for results ([`FrozenAnswers`]).
+    pub frozen_answers: usize,
 }
 
 /// The connection pool of the runtime role; the one way into county data.
@@ -44,6 +48,7 @@ pub struct StoreOptions {
 pub struct Store {
     db: DatabaseConnection,
     statement_timeout: Duration,
+    frozen: Arc<FrozenAnswers>,
 }
 
 impl Store {
@@ -60,7 +65,11 @@ impl Store {
             .connect_lazy(true)
             .sqlx_logging(false);
         let db = Database::connect(connect).await?;
-        Ok(Self { db, statement_timeout: options.statement_timeout })
+        Ok(Self {
+            db,
+            statement_timeout: options.statement_timeout,
+            frozen: Arc::new(FrozenAnswers::new(options.frozen_answers)),
+        })
     }
 
     /// Starts a request's session: begins the transaction, confirms the caller still exists and
@@ -84,7 +93,7 @@ impl Store {
             Caller::Respondent(scope) => Principal::respondent(scope),
         };
         apply_tenant_settings(&tx, &principal).await?;
-        Ok(Session { tx, principal, request_id })
+        Ok(Session { tx, principal, request_id, frozen: Arc::clone(&self.frozen) })
     }
 
     /// Starts a session for the operator's own tools (command line, demo loader) with every role
@@ -93,7 +102,7 @@ impl Store {
         let tx = self.db.begin().await?;
         let principal = Principal::system(counties);
         apply_tenant_settings(&tx, &principal).await?;
-        Ok(Session { tx, principal, request_id: None })
+        Ok(Session { tx, principal, request_id: None, frozen: Arc::clone(&self.frozen) })
     }
 
     /// Whether PostgreSQL answers, and the names of the migrations it has applied.
@@ -187,12 +196,18 @@ pub struct Session {
     tx: DatabaseTransaction,
     principal: Principal,
     request_id: Option<String>,
+    frozen: Arc<FrozenAnswers>,
 }
 
 impl Session {
     /// The caller, as loaded at the start of the request.
     pub fn principal(&self) -> &Principal {
         &self.principal
+    }
+
+    /// The service's frozen answers, shared by every session.
+    pub(crate) fn frozen(&self) -> &FrozenAnswers {
+        &self.frozen
     }
 
     /// The request's transaction, for reads.
