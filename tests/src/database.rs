@@ -114,6 +114,11 @@ impl TestDatabase {
             "cohort_faculty",
             "buddy_pairings",
             "audit_log",
+            "key_messages",
+            "county_key_messages",
+            "message_tests",
+            "message_test_messages",
+            "message_feedback",
         ];
         let mut parts = Vec::new();
         for table in tables {
