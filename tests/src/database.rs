@@ -31,6 +31,8 @@ fn template_name() -> String {
     let mut hash = Sha256::new();
     hash.update(orb_migration::fingerprint().as_bytes());
     hash.update(include_str!("../../crates/server/src/demo.rs").as_bytes());
+    hash.update(include_str!("../../crates/server/src/demo/engagement.rs").as_bytes());
+    hash.update(include_str!("../../crates/server/src/demo/key_messages.json").as_bytes());
     for instrument in [
         include_str!("../../instruments/state-orb-readiness.json"),
         include_str!("../../instruments/orange-orb-readiness.json"),
