@@ -39,6 +39,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("m0005_free_text", include_str!("../sql/0005_free_text.sql")),
     ("m0006_interim_cuts", include_str!("../sql/0006_interim_cuts.sql")),
     ("m0007_results_feed_once", include_str!("../sql/0007_results_feed_once.sql")),
+    ("m0008_engagement", include_str!("../sql/0008_engagement.sql")),
 ];
 
 /// The migrator the `orb` binary and the tests run.

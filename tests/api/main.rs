@@ -8,6 +8,7 @@ mod cli;
 mod cohorts;
 mod collection;
 mod counties;
+mod engagement;
 mod exactly_once;
 mod exports;
 mod instruments;

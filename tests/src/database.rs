@@ -31,6 +31,8 @@ fn template_name() -> String {
     let mut hash = Sha256::new();
     hash.update(orb_migration::fingerprint().as_bytes());
     hash.update(include_str!("../../crates/server/src/demo.rs").as_bytes());
+    hash.update(include_str!("../../crates/server/src/demo/engagement.rs").as_bytes());
+    hash.update(include_str!("../../crates/server/src/demo/key_messages.json").as_bytes());
     for instrument in [
         include_str!("../../instruments/state-orb-readiness.json"),
         include_str!("../../instruments/orange-orb-readiness.json"),
@@ -114,6 +116,11 @@ impl TestDatabase {
             "cohort_faculty",
             "buddy_pairings",
             "audit_log",
+            "key_messages",
+            "county_key_messages",
+            "message_tests",
+            "message_test_messages",
+            "message_feedback",
         ];
         let mut parts = Vec::new();
         for table in tables {

@@ -271,6 +271,29 @@ impl Principal {
         }
     }
 
+    /// The capability to give message feedback as a member of `county` (staff or lead).
+    pub fn as_member_of(&self, county: CountyId) -> Result<MemberOf, Error> {
+        self.signed_in()?;
+        match (self.user_id, self.role_in(county)) {
+            (Some(user_id), Some(_)) => Ok(MemberOf { county_id: county, user_id }),
+            _ => Err(Error::NotFound("message test")),
+        }
+    }
+
+    /// Whether the caller may read a county's message tests and their feedback aggregates: its
+    /// members (with comments), its active buddies and state faculty (aggregates only, audited).
+    /// Anyone else is told the county's tests do not exist.
+    pub fn may_read_engagement(&self, county: CountyId) -> Result<EngagementRead, Error> {
+        self.signed_in()?;
+        if self.role_in(county).is_some() {
+            Ok(EngagementRead { cross_county: false, comments: true })
+        } else if self.partner_counties.contains(&county) || self.has_global_role(GlobalRole::Faculty) {
+            Ok(EngagementRead { cross_county: true, comments: false })
+        } else {
+            Err(Error::NotFound("message test"))
+        }
+    }
+
     /// The tenant settings the database's row-level security evaluates for this caller.
     pub fn tenant_settings(&self) -> TenantSettings {
         let join = |ids: &mut dyn Iterator<Item = CountyId>| ids.map(|id| id.to_string()).collect::<Vec<_>>().join(",");
@@ -410,6 +433,34 @@ impl MembershipManager {
 pub struct ResultsRead {
     /// Whether the reader is outside the county (a buddy or faculty): such reads are audited.
     pub cross_county: bool,
+}
+
+/// Proof the caller is a signed-in member of one county: may give message feedback there.
+#[derive(Debug, Clone, Copy)]
+pub struct MemberOf {
+    county_id: CountyId,
+    user_id: UserId,
+}
+
+impl MemberOf {
+    /// The county.
+    pub fn county_id(&self) -> CountyId {
+        self.county_id
+    }
+
+    /// The member.
+    pub fn user_id(&self) -> UserId {
+        self.user_id
+    }
+}
+
+/// Permission to read a county's message tests and feedback aggregates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngagementRead {
+    /// Whether the reader is outside the county (a buddy or faculty): such reads are audited.
+    pub cross_county: bool,
+    /// Whether the reader may see comments (the county's members only).
+    pub comments: bool,
 }
 
 /// Proof the caller may author instruments of one owner.
@@ -567,6 +618,36 @@ mod tests {
         assert!(!Principal::anonymous().may_read_instrument_version(None, false));
         assert!(faculty.as_instrument_author(None).is_ok() && lead.as_instrument_author(None).is_err());
         assert!(lead.as_instrument_author(Some(county)).is_ok() && faculty.as_instrument_author(Some(county)).is_err());
+    }
+
+    #[test]
+    fn engagement_reads_members_with_comments_buddies_and_faculty_without() {
+        let (county, buddy_county, other) = (CountyId::new(), CountyId::new(), CountyId::new());
+        let staff = Principal::user(
+            UserId::new(),
+            [],
+            vec![CountyMembership { county_id: county, role: CountyRole::Staff }],
+            [],
+        );
+        let buddy = Principal::user(
+            UserId::new(),
+            [],
+            vec![CountyMembership { county_id: buddy_county, role: CountyRole::Lead }],
+            [county],
+        );
+        let faculty = Principal::user(UserId::new(), [GlobalRole::Faculty], vec![], []);
+        let member = EngagementRead { cross_county: false, comments: true };
+        let outsider = EngagementRead { cross_county: true, comments: false };
+        assert_eq!(staff.may_read_engagement(county), Ok(member));
+        assert_eq!(lead(county).may_read_engagement(county), Ok(member));
+        assert_eq!(buddy.may_read_engagement(county), Ok(outsider));
+        assert_eq!(faculty.may_read_engagement(county), Ok(outsider));
+        assert_eq!(lead(other).may_read_engagement(county), Err(Error::NotFound("message test")));
+        let admin = Principal::user(UserId::new(), [GlobalRole::Admin], vec![], []);
+        assert!(admin.may_read_engagement(county).is_err(), "operators read no feedback by their role");
+        assert!(staff.as_member_of(county).is_ok());
+        assert!(buddy.as_member_of(county).is_err() && faculty.as_member_of(county).is_err());
+        assert!(Principal::system([county]).as_member_of(county).is_err(), "feedback comes from people");
     }
 
     #[test]

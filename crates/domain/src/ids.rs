@@ -99,6 +99,23 @@ id_type!(
     ResponseId
 );
 
+id_type!(
+    /// A key message of the state's library.
+    KeyMessageId
+);
+id_type!(
+    /// A county's adaptation of a key message.
+    CountyKeyMessageId
+);
+id_type!(
+    /// A message test: where a county tried which messages on whom.
+    MessageTestId
+);
+id_type!(
+    /// One message as used in one message test.
+    TestMessageId
+);
+
 /// Parses an id given by a caller, naming the field when it is not one.
 pub fn parse_id<T: FromStr>(field: &str, raw: &str) -> Result<T, crate::Error> {
     raw.trim().parse().map_err(|_| crate::Error::invalid(field, "is not a valid id"))

@@ -6,6 +6,7 @@ pub mod access;
 pub mod collection;
 pub mod comparison;
 pub mod county;
+pub mod engagement;
 pub mod error;
 pub mod ids;
 pub mod instrument;

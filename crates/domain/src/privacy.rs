@@ -91,10 +91,20 @@ pub fn suppress_table<R: Ord + Clone, C: Ord + Clone>(
     min: i64,
 ) -> SuppressedTable<R, C> {
     let table = Figures::of(cells);
+    let withheld = suppress_figures(&table.value, &table.unpublished, &table.sums, min);
+    table.released(&withheld)
+}
+
+/// The rule of [`suppress_table`] for any figures linked by sums (a table and its margins, a
+/// tree of groups inside groups): which figures to withhold (`true`). `unpublished` figures are
+/// never shown but take part in the arithmetic. Every figure with fewer than `min` members is
+/// withheld, then, sum by sum, complements beside any withheld figure that is a sum's only
+/// unknown or that with the other unknowns is a small group; then exactly, until no small
+/// figure can be worked out ([`pinned_down`]) from what is released.
+pub fn suppress_figures(value: &[i64], unpublished: &[bool], sums: &[Sum], min: i64) -> Vec<bool> {
     let small = |n: i64| n > 0 && n < min;
-    let value = &table.value;
     let mut withheld: Vec<bool> = value.iter().map(|&n| small(n)).collect();
-    let unknown = |withheld: &[bool], i: usize| withheld[i] || table.unpublished[i];
+    let unknown = |withheld: &[bool], i: usize| withheld[i] || unpublished.get(i).copied().unwrap_or(false);
     let smallest_shown = |withheld: &[bool], candidates: &mut dyn Iterator<Item = usize>| {
         candidates.filter(|&i| !unknown(withheld, i) && value[i] > 0).min_by_key(|&i| value[i])
     };
@@ -102,7 +112,7 @@ pub fn suppress_table<R: Ord + Clone, C: Ord + Clone>(
         let mut changed = true;
         while changed {
             changed = false;
-            for sum in &table.sums {
+            for sum in sums {
                 let parts: Vec<usize> = sum.parts.iter().copied().filter(|&i| unknown(&withheld, i)).collect();
                 let exposed = match (parts.as_slice(), unknown(&withheld, sum.total)) {
                     ([part], false) => withheld[*part],
@@ -120,8 +130,8 @@ pub fn suppress_table<R: Ord + Clone, C: Ord + Clone>(
         }
         let released: Vec<Option<i64>> =
             (0..value.len()).map(|i| (!unknown(&withheld, i)).then_some(value[i])).collect();
-        let Some(exposed) = pinned_down(&released, &table.sums).into_iter().find(|&i| small(value[i])) else { break };
-        let around = table.sums.iter().filter(|s| s.total == exposed || s.parts.contains(&exposed));
+        let Some(exposed) = pinned_down(&released, sums).into_iter().find(|&i| small(value[i])) else { break };
+        let around = sums.iter().filter(|s| s.total == exposed || s.parts.contains(&exposed));
         let complement = smallest_shown(&withheld, &mut around.flat_map(|s| s.parts.iter().chain([&s.total]).copied()))
             .or_else(|| smallest_shown(&withheld, &mut (0..value.len())));
         match complement {
@@ -129,7 +139,7 @@ pub fn suppress_table<R: Ord + Clone, C: Ord + Clone>(
             None => break,
         }
     }
-    table.released(&withheld)
+    withheld
 }
 
 /// A table's figures in one list — cells, then row totals, column totals, the grand total —

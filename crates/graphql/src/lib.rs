@@ -9,6 +9,7 @@ pub mod collection;
 pub mod connection;
 pub mod context;
 pub mod counties;
+pub mod engagement;
 pub mod error;
 pub mod instruments;
 pub mod loaders;
@@ -33,6 +34,7 @@ pub struct Query(
     instruments::InstrumentQuery,
     collection::CollectionQuery,
     results::ComparisonQuery,
+    engagement::EngagementQuery,
 );
 
 /// Every mutation, grouped by area.
@@ -43,6 +45,7 @@ pub struct Mutation(
     cohorts::CohortMutation,
     instruments::InstrumentMutation,
     collection::CollectionMutation,
+    engagement::EngagementMutation,
 );
 
 /// The schema type the server executes.

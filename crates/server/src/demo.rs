@@ -3,7 +3,8 @@
 //! account per county, and the instruments the repository ships in `instruments/` (the state's
 //! ORB readiness assessment and Orange's and Sonoma's adaptations), published, an open survey
 //! in Orange, and synthetic readiness waves — closed, their results released — in Sacramento
-//! (two), Sonoma, Calaveras and Kings, entered as paper forms. Loaded through the store like any
+//! (two), Sonoma, Calaveras and Kings, entered as paper forms, and the seven state key messages
+//! with message tests and feedback in four counties. Loaded through the store like any
 //! other change, idempotently: running it again adds only what is missing. County facts come from
 //! the seed profiles; no person's name or contact details are used.
 
@@ -25,6 +26,8 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
 use uuid::Uuid;
+
+mod engagement;
 
 /// The domain every demo account's email ends in.
 pub const DEMO_DOMAIN: &str = "demo.orb";
@@ -177,6 +180,7 @@ pub async fn load(store: &Store, password: &str) -> anyhow::Result<DemoSummary> 
     let county_ids = load_counties(store).await?;
     let session = store.begin_system(county_ids.iter().map(|(_, id)| *id).collect()).await?;
     load_units(&session, &county_ids).await?;
+    engagement::load(&session, &county_ids).await?;
     let accounts = load_accounts(&session, &county_ids, &password).await?;
     load_cohort(&session, &county_ids).await?;
     load_instruments(&session, &county_ids).await?;

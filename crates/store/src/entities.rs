@@ -316,3 +316,106 @@ pub mod responses {
     }
     no_relations!();
 }
+
+pub mod key_messages {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "key_messages")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub position: i32,
+        pub theme: String,
+        pub big_theme: String,
+        pub details: Vec<String>,
+        pub created_at: DateTimeWithTimeZone,
+        pub updated_at: DateTimeWithTimeZone,
+    }
+    no_relations!();
+}
+
+pub mod county_key_messages {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "county_key_messages")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub county_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub key_message_id: Uuid,
+        pub theme: String,
+        pub big_theme: String,
+        pub details: Vec<String>,
+        pub created_at: DateTimeWithTimeZone,
+        pub updated_at: DateTimeWithTimeZone,
+    }
+    no_relations!();
+}
+
+pub mod message_tests {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "message_tests")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub county_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub held_on: Date,
+        pub audience: String,
+        pub format: String,
+        pub reached: Option<i32>,
+        pub notes: Option<String>,
+        pub code_hash: Option<Vec<u8>>,
+        pub created_at: DateTimeWithTimeZone,
+        pub updated_at: DateTimeWithTimeZone,
+    }
+    no_relations!();
+}
+
+pub mod message_test_messages {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "message_test_messages")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub county_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub message_test_id: Uuid,
+        pub position: i32,
+        pub key_message_id: Uuid,
+        pub county_key_message_id: Option<Uuid>,
+    }
+    no_relations!();
+}
+
+pub mod message_feedback {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "message_feedback")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub county_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub message_test_id: Uuid,
+        pub test_message_id: Uuid,
+        pub source: String,
+        pub user_id: Option<Uuid>,
+        pub works: i16,
+        pub clear: i16,
+        pub promotes_conversation: i16,
+        pub adaptable: i16,
+        pub engaging: i16,
+        pub comment: Option<String>,
+        pub given_on: Date,
+    }
+    no_relations!();
+}

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod cohorts;
 pub mod collection;
 pub mod counties;
+pub mod engagement;
 pub mod entities;
 pub mod error;
 pub mod frozen;
