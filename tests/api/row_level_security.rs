@@ -269,3 +269,26 @@ async fn services_on_different_databases_of_one_cluster_can_start_together() {
         assert!(failures.is_empty(), "every concurrent start derives the runtime role's URL: {failures:?}");
     }
 }
+
+#[tokio::test]
+async fn the_schema_owner_is_no_superuser_and_reads_every_table_its_functions_read() {
+    // The database's own functions (the results feed, code exchange, login) run as the schema
+    // owner and every county table forces row-level security on it too: without a read policy
+    // for the owner, a production owner — never a superuser — would see nothing through them.
+    let app = spawn_app().await;
+    let owner_is_superuser = app
+        .db
+        .scalar_text("SELECT rolsuper::text FROM pg_roles WHERE oid = (SELECT relowner FROM pg_class WHERE relname = 'responses')")
+        .await;
+    assert_eq!(owner_is_superuser, "false", "tests migrate as production does");
+    let unreadable = app
+        .db
+        .scalar_text(
+            "SELECT coalesce(string_agg(c.relname, ', '), '') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relforcerowsecurity
+               AND NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = 'owner_reads'
+                               AND p.polroles = ARRAY[c.relowner])",
+        )
+        .await;
+    assert_eq!(unreadable, "", "forced tables the owner's functions cannot read");
+}

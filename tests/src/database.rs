@@ -25,11 +25,12 @@ async fn connect(database: &str) -> DatabaseConnection {
     Database::connect(options).await.expect("PostgreSQL is reachable (is it running on 127.0.0.1:5432?)")
 }
 
-/// The template's name: it changes whenever the migrations, the demo loader or the shipped
-/// instruments change.
+/// The template's name: it changes whenever the migrations, the demo loader, the shipped
+/// instruments or the way this file builds it change.
 fn template_name() -> String {
     let mut hash = Sha256::new();
     hash.update(orb_migration::fingerprint().as_bytes());
+    hash.update(include_str!("database.rs").as_bytes());
     hash.update(include_str!("../../crates/server/src/demo.rs").as_bytes());
     hash.update(include_str!("../../crates/server/src/demo/engagement.rs").as_bytes());
     hash.update(include_str!("../../crates/server/src/demo/key_messages.json").as_bytes());
@@ -153,6 +154,9 @@ impl Drop for TestDatabase {
     }
 }
 
+/// The role that owns the test databases' schema: not a superuser, like a production owner.
+const SCHEMA_OWNER: &str = "orb_test_owner";
+
 /// Builds the template once per fingerprint; concurrent test processes wait for the first.
 async fn ensure_template() -> String {
     let template = template_name();
@@ -189,10 +193,21 @@ async fn build_template(admin: &DatabaseConnection, template: &str) {
             let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
         }
     }
+    // Migrations run as production runs them: as an owner that is not a superuser, so the
+    // database's own functions meet row-level security as they will there.
+    admin
+        .execute_unprepared(&format!(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{SCHEMA_OWNER}') THEN \
+             CREATE ROLE {SCHEMA_OWNER} LOGIN NOSUPERUSER NOBYPASSRLS CREATEROLE; END IF; END $$"
+        ))
+        .await
+        .expect("the schema owner role exists");
     let building = format!("orb_building_{}", std::process::id());
-    admin.execute_unprepared(&format!("CREATE DATABASE {building}")).await.expect("create");
+    admin.execute_unprepared(&format!("CREATE DATABASE {building} OWNER {SCHEMA_OWNER}")).await.expect("create");
+    let mut owner_url = url::Url::parse(&url_for(&building)).expect("a URL");
+    owner_url.set_username(SCHEMA_OWNER).expect("a user name");
+    orb_server::database::migrate(&SecretString::from(owner_url.to_string())).await.expect("migrations apply");
     let settings = Settings { database_url: SecretString::from(url_for(&building)), ..Settings::default() };
-    orb_server::database::migrate(&settings.database_url).await.expect("migrations apply");
     let store = orb_server::startup::prepare_store(&settings, false).await.expect("store opens");
     orb_server::demo::load(&store, orb_server::demo::DEFAULT_DEMO_PASSWORD).await.expect("demo loads");
     store.close().await.expect("pool closes");
