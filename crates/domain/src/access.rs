@@ -499,6 +499,27 @@ impl CountyReader {
 mod tests {
     use super::*;
 
+    /// Who may read a county's aggregates, and a county that may not.
+    struct Readers {
+        county: CountyId,
+        other: CountyId,
+        staff: Principal,
+        buddy: Principal,
+        faculty: Principal,
+    }
+
+    fn readers() -> Readers {
+        let (county, buddy_county, other) = (CountyId::new(), CountyId::new(), CountyId::new());
+        let member = |county_id, role| vec![CountyMembership { county_id, role }];
+        Readers {
+            county,
+            other,
+            staff: Principal::user(UserId::new(), [], member(county, CountyRole::Staff), []),
+            buddy: Principal::user(UserId::new(), [], member(buddy_county, CountyRole::Lead), [county]),
+            faculty: Principal::user(UserId::new(), [GlobalRole::Faculty], vec![], []),
+        }
+    }
+
     fn lead(county: CountyId) -> Principal {
         Principal::user(UserId::new(), [], vec![CountyMembership { county_id: county, role: CountyRole::Lead }], [])
     }
@@ -549,20 +570,7 @@ mod tests {
 
     #[test]
     fn results_open_to_the_lead_at_close_and_to_others_on_release() {
-        let (county, buddy_county, other) = (CountyId::new(), CountyId::new(), CountyId::new());
-        let staff = Principal::user(
-            UserId::new(),
-            [],
-            vec![CountyMembership { county_id: county, role: CountyRole::Staff }],
-            [],
-        );
-        let buddy = Principal::user(
-            UserId::new(),
-            [],
-            vec![CountyMembership { county_id: buddy_county, role: CountyRole::Lead }],
-            [county],
-        );
-        let faculty = Principal::user(UserId::new(), [GlobalRole::Faculty], vec![], []);
+        let Readers { county, other, staff, buddy, faculty } = readers();
         let stranger = lead(other);
         assert!(
             matches!(lead(county).may_read_results(county, false, false), Err(Error::Conflict { .. })),
@@ -622,20 +630,7 @@ mod tests {
 
     #[test]
     fn engagement_reads_members_with_comments_buddies_and_faculty_without() {
-        let (county, buddy_county, other) = (CountyId::new(), CountyId::new(), CountyId::new());
-        let staff = Principal::user(
-            UserId::new(),
-            [],
-            vec![CountyMembership { county_id: county, role: CountyRole::Staff }],
-            [],
-        );
-        let buddy = Principal::user(
-            UserId::new(),
-            [],
-            vec![CountyMembership { county_id: buddy_county, role: CountyRole::Lead }],
-            [county],
-        );
-        let faculty = Principal::user(UserId::new(), [GlobalRole::Faculty], vec![], []);
+        let Readers { county, other, staff, buddy, faculty } = readers();
         let member = EngagementRead { cross_county: false, comments: true };
         let outsider = EngagementRead { cross_county: true, comments: false };
         assert_eq!(staff.may_read_engagement(county), Ok(member));

@@ -60,9 +60,7 @@ pub async fn list(
     if let Some(county) = county {
         query = query.filter(audit_log::Column::CountyId.eq(county.0));
     }
-    if let Some(after) = &page.after {
-        let after: i64 =
-            after.parse().map_err(|_| orb_domain::Error::invalid("after", "is not a cursor this list gave out"))?;
+    if let Some(after) = page.after_key::<i64>()? {
         query = query.filter(audit_log::Column::Id.lt(after));
     }
     let rows = query.limit(page.limit()).all(session.db()).await?;

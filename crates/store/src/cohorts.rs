@@ -193,9 +193,7 @@ pub async fn pairings(
     if let Some(active) = filter.active {
         query = query.filter(buddy_pairings::Column::Status.eq(if active { "active" } else { "ended" }));
     }
-    if let Some(after) = &page.after {
-        let after: uuid::Uuid =
-            after.parse().map_err(|_| Refusal::invalid("after", "is not a cursor this list gave out"))?;
+    if let Some(after) = page.after_key::<uuid::Uuid>()? {
         query = query.filter(buddy_pairings::Column::Id.gt(after));
     }
     let rows = query.limit(page.limit()).all(session.db()).await?;

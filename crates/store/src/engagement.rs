@@ -294,9 +294,7 @@ pub async fn message_tests(
     let mut query = message_tests::Entity::find()
         .filter(message_tests::Column::CountyId.eq(county.0))
         .order_by_asc(message_tests::Column::Id);
-    if let Some(after) = &page.after {
-        let after: uuid::Uuid =
-            after.parse().map_err(|_| Refusal::invalid("after", "is not a cursor this list gave out"))?;
+    if let Some(after) = page.after_key::<uuid::Uuid>()? {
         query = query.filter(message_tests::Column::Id.gt(after));
     }
     let rows = query.limit(page.limit()).all(session.db()).await?;

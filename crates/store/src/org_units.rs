@@ -31,7 +31,7 @@ pub async fn list(session: &Session, reader: &CountyReader, page: &PageRequest) 
         let (name, id) = after
             .split_once('\u{1f}')
             .and_then(|(name, id)| Some((name.to_owned(), id.parse::<uuid::Uuid>().ok()?)))
-            .ok_or_else(|| Refusal::invalid("after", "is not a cursor this list gave out"))?;
+            .ok_or_else(crate::page::not_a_cursor)?;
         sql.push_str(" AND (lower(name), id) > ($2, $3)");
         values.push(name.into());
         values.push(id.into());

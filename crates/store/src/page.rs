@@ -32,6 +32,11 @@ impl PageRequest {
         Ok(Self { first, after })
     }
 
+    /// The sort key of the last row seen, read as the type the list sorts by.
+    pub fn after_key<K: std::str::FromStr>(&self) -> Result<Option<K>, Error> {
+        self.after.as_deref().map(|key| key.parse().map_err(|_| not_a_cursor())).transpose()
+    }
+
     /// Rows to fetch: one more than wanted, to learn whether another page follows.
     pub fn limit(&self) -> u64 {
         self.first + 1
@@ -66,7 +71,12 @@ fn decode_cursor(cursor: &str) -> Result<String, Error> {
         .decode(cursor.as_bytes())
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
-        .ok_or_else(|| Error::invalid("after", "is not a cursor this list gave out"))
+        .ok_or_else(not_a_cursor)
+}
+
+/// The refusal of a cursor this service did not give out.
+pub fn not_a_cursor() -> Error {
+    Error::invalid("after", "is not a cursor this list gave out")
 }
 
 #[cfg(test)]

@@ -248,9 +248,7 @@ pub async fn members_of_county(
     let mut query = memberships::Entity::find()
         .filter(memberships::Column::CountyId.eq(manager.county_id().0))
         .order_by_asc(memberships::Column::Id);
-    if let Some(after) = &page.after {
-        let after: uuid::Uuid =
-            after.parse().map_err(|_| Refusal::invalid("after", "is not a cursor this list gave out"))?;
+    if let Some(after) = page.after_key::<uuid::Uuid>()? {
         query = query.filter(memberships::Column::Id.gt(after));
     }
     let rows = query.limit(page.limit()).all(session.db()).await?;
