@@ -5,6 +5,9 @@ use actix_web::{HttpResponse, web};
 use orb_store::Store;
 use serde_json::json;
 
+/// SQLSTATE `undefined_table`.
+const UNDEFINED_TABLE: &str = "42P01";
+
 /// `GET /healthz`.
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
@@ -21,6 +24,14 @@ pub async fn readyz(store: web::Data<Store>) -> HttpResponse {
             } else {
                 HttpResponse::ServiceUnavailable().json(json!({ "status": "migrations pending", "pending": missing }))
             }
+        }
+        // No migration table at all: the database answers but was never migrated.
+        Err(orb_store::StoreError::Database(err))
+            if orb_store::error::sqlstate(&err).as_deref() == Some(UNDEFINED_TABLE) =>
+        {
+            tracing::warn!("readiness check: the database has no migrations applied");
+            HttpResponse::ServiceUnavailable()
+                .json(json!({ "status": "migrations pending", "pending": orb_migration::names() }))
         }
         Err(err) => {
             tracing::warn!(error = %err, "readiness check failed");

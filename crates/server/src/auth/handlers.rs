@@ -55,7 +55,7 @@ pub async fn login(
     request: actix_web::HttpRequest,
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, RestError> {
-    if let Some(client) = request.peer_addr().map(|a| a.ip()) {
+    if let Some(client) = crate::client_address::client_of(&request) {
         service.limits.check_login(client).map_err(RestError::rate_limited)?;
     }
     let LoginRequest { email, password } = body.into_inner();
