@@ -345,3 +345,236 @@ async fn metrics_can_be_turned_off() {
     let app = spawn_app_with(|s| s.metrics_enabled = false).await;
     assert_eq!(app.get("/metrics").await.status(), StatusCode::NOT_FOUND);
 }
+
+/// A PostgreSQL cluster this test owns: made with `initdb` in a temporary directory, on its own
+/// port, stopped and removed when dropped. PostgreSQL refuses to run as root: as root, its tools
+/// run as the `postgres` user over a directory that user owns.
+struct OwnedPostgres {
+    bin: PathBuf,
+    dir: PathBuf,
+    port: u16,
+    as_postgres: bool,
+}
+
+impl OwnedPostgres {
+    fn create() -> Self {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .expect("PostgreSQL's server tools are installed under /usr/lib/postgresql")
+            .filter_map(Result::ok)
+            .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok().map(|v| (v, entry.path())))
+            .max_by_key(|(version, _)| *version)
+            .map(|(_, path)| path.join("bin"))
+            .expect("a PostgreSQL version directory");
+        let uid = Command::new("id").arg("-u").output().expect("id runs");
+        let as_postgres = String::from_utf8_lossy(&uid.stdout).trim() == "0";
+        let dir = std::env::temp_dir().join(format!("orb-pg-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        if as_postgres {
+            let chown = Command::new("chown").args(["postgres:postgres"]).arg(&dir).status().expect("chown runs");
+            assert!(chown.success(), "the directory is given to postgres");
+        }
+        let cluster = Self { bin, dir, port: free_port(), as_postgres };
+        let data = cluster.dir.join("data");
+        cluster.run(
+            "initdb",
+            &["-D", path(&data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-locale", "--no-sync"],
+        );
+        cluster.start();
+        cluster
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) {
+        let program = self.bin.join(tool);
+        let mut command = if self.as_postgres {
+            let mut command = Command::new("runuser");
+            command.args(["-u", "postgres", "--"]).arg(&program);
+            command
+        } else {
+            Command::new(&program)
+        };
+        let output = command.args(args).current_dir(&self.dir).output().expect("the PostgreSQL tool runs");
+        assert!(
+            output.status.success(),
+            "{tool} {args:?} failed: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    fn start(&self) {
+        let options = format!("-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off", self.port, path(&self.dir));
+        let data = self.dir.join("data");
+        let log = self.dir.join("log");
+        self.run("pg_ctl", &["-D", path(&data), "-o", &options, "-l", path(&log), "-w", "-t", "60", "start"]);
+    }
+
+    fn stop(&self) {
+        let data = self.dir.join("data");
+        self.run("pg_ctl", &["-D", path(&data), "-m", "fast", "-w", "stop"]);
+    }
+
+    fn url(&self, database: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
+    }
+}
+
+fn path(path: &Path) -> &str {
+    path.to_str().expect("a UTF-8 path")
+}
+
+impl Drop for OwnedPostgres {
+    fn drop(&mut self) {
+        let data = self.dir.join("data");
+        let mut command = if self.as_postgres {
+            let mut command = Command::new("runuser");
+            command.args(["-u", "postgres", "--"]).arg(self.bin.join("pg_ctl"));
+            command
+        } else {
+            Command::new(self.bin.join("pg_ctl"))
+        };
+        let _ = command.args(["-D", path(&data), "-m", "immediate", "stop"]).output();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[tokio::test]
+async fn a_database_outage_fails_fast_and_the_service_recovers_by_itself() {
+    let postgres = OwnedPostgres::create();
+    let settings = Settings {
+        bind: "127.0.0.1:0".into(),
+        database_url: SecretString::from(postgres.url("orb")),
+        workers: 1,
+        database_pool_size: 4,
+        database_acquire_timeout_ms: 1_000,
+        rate_limits: RateLimitSettings { login_per_minute: 10_000, code_exchange_per_minute: 10_000 },
+        ..Settings::default()
+    };
+    let acquire = Duration::from_millis(settings.database_acquire_timeout_ms);
+    let app = Application::build(settings, StartOptions { migrate: true, demo: false }).await.expect("orb starts");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let handle = app.handle();
+    tokio::spawn(app.run_until_stopped());
+    let client = Client::new(&address);
+    let ready = || async { client.http.get(format!("{address}/readyz")).send().await.expect("answers") };
+    assert_eq!(ready().await.status(), StatusCode::OK);
+    client.ok("{ __typename }", json!({})).await;
+
+    postgres.stop();
+    let response = ready().await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(response.json::<Value>().await.expect("json")["status"], "database unavailable");
+    for _ in 0..3 {
+        let started = Instant::now();
+        let (status, body) = client.graphql("{ __typename }", json!({})).await.expect("the service answers");
+        let took = started.elapsed();
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert_eq!(body["errors"][0]["extensions"]["code"], "SERVICE_UNAVAILABLE", "{body}");
+        assert!(took < acquire + Duration::from_secs(2), "failed fast: {took:?}");
+    }
+    let alive = client.http.get(format!("{address}/healthz")).send().await.expect("answers");
+    assert_eq!(alive.status(), StatusCode::OK, "the process lives on");
+
+    postgres.start();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let ready_again = ready().await.status() == StatusCode::OK;
+        let answered = client.graphql("{ __typename }", json!({})).await.ok();
+        if ready_again && answered.as_ref().is_some_and(|(s, b)| *s == StatusCode::OK && b["errors"].is_null()) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "orb did not recover: {answered:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    handle.stop(true).await;
+}
+
+#[tokio::test]
+async fn readiness_reports_pending_migrations_distinctly() {
+    // A database that exists but was never migrated (the runtime role exists cluster-wide).
+    let db = TestDatabase::clone_template().await;
+    let name = format!("orb_unmigrated_{}", uuid::Uuid::new_v4().simple());
+    db.owner().execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("created");
+    let mut url = url::Url::parse(&db.url()).expect("a URL");
+    url.set_path(&name);
+    let settings = Settings {
+        bind: "127.0.0.1:0".into(),
+        database_url: SecretString::from(url.to_string()),
+        workers: 1,
+        database_pool_size: 2,
+        ..Settings::default()
+    };
+    let app = Application::build(settings, StartOptions { migrate: false, demo: false }).await.expect("orb starts");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let handle = app.handle();
+    tokio::spawn(app.run_until_stopped());
+    let response = reqwest::get(format!("{address}/readyz")).await.expect("answers");
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["status"], "migrations pending", "{body}");
+    assert!(body["pending"].as_array().is_some_and(|p| !p.is_empty()), "{body}");
+    handle.stop(true).await;
+    db.owner().execute_unprepared(&format!("DROP DATABASE {name} WITH (FORCE)")).await.expect("dropped");
+}
+
+#[tokio::test]
+async fn automatic_persisted_queries_register_then_answer_by_hash() {
+    let app = spawn_app().await;
+    let query = "query Persisted { __typename }";
+    let hash = {
+        use sha2::Digest;
+        sha2::Sha256::digest(query.as_bytes()).iter().map(|b| format!("{b:02x}")).collect::<String>()
+    };
+    let extensions = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
+
+    let (status, unknown) = app.post_json("/graphql", json!({ "extensions": extensions })).await;
+    assert_eq!(status, StatusCode::OK, "{unknown}");
+    assert_eq!(unknown["errors"][0]["extensions"]["code"], "PERSISTED_QUERY_NOT_FOUND", "{unknown}");
+    assert_eq!(unknown["errors"][0]["message"], "PersistedQueryNotFound", "the message Apollo clients look for");
+
+    let (_, registered) = app.post_json("/graphql", json!({ "query": query, "extensions": extensions })).await;
+    assert_eq!(registered["data"]["__typename"], "Query", "{registered}");
+
+    let (_, by_hash) = app.post_json("/graphql", json!({ "extensions": extensions })).await;
+    assert_eq!(by_hash["data"]["__typename"], "Query", "{by_hash}");
+
+    let wrong = json!({ "persistedQuery": { "version": 1, "sha256Hash": "0".repeat(64) } });
+    let (_, mismatch) = app.post_json("/graphql", json!({ "query": query, "extensions": wrong })).await;
+    assert!(mismatch["data"].is_null() || mismatch["errors"].is_array(), "a query whose hash differs is refused");
+}
+
+async fn login_from(app: &orb_tests::TestApp, forwarded_for: &str) -> StatusCode {
+    app.http()
+        .post(format!("{}/auth/login", app.address))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({ "email": "nobody@example.org", "password": "wrong" }))
+        .send()
+        .await
+        .expect("answers")
+        .status()
+}
+
+#[tokio::test]
+async fn forwarded_headers_count_only_from_a_trusted_proxy() {
+    // Not trusted: the header is ignored; every attempt counts against the connection's address.
+    let app = spawn_app_with(|s| s.rate_limits.login_per_minute = 2).await;
+    assert_eq!(login_from(&app, "198.51.100.1").await, StatusCode::UNAUTHORIZED);
+    assert_eq!(login_from(&app, "198.51.100.2").await, StatusCode::UNAUTHORIZED);
+    assert_eq!(login_from(&app, "198.51.100.3").await, StatusCode::TOO_MANY_REQUESTS, "a spoofed header does not help");
+
+    // Trusted (the tests connect from 127.0.0.1): two clients behind the proxy get their own limits.
+    let app = spawn_app_with(|s| {
+        s.rate_limits.login_per_minute = 2;
+        s.trusted_proxies = vec!["127.0.0.0/8".into()];
+    })
+    .await;
+    for _ in 0..2 {
+        assert_eq!(login_from(&app, "203.0.113.7, 198.51.100.1").await, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(login_from(&app, "198.51.100.1").await, StatusCode::TOO_MANY_REQUESTS, "the first client waits");
+    assert_eq!(login_from(&app, "198.51.100.2").await, StatusCode::UNAUTHORIZED, "the second client does not");
+    assert_eq!(
+        login_from(&app, "198.51.100.1, 127.0.0.5").await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "trusted hops on the right are skipped"
+    );
+}
