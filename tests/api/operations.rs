@@ -578,3 +578,42 @@ async fn forwarded_headers_count_only_from_a_trusted_proxy() {
         "trusted hops on the right are skipped"
     );
 }
+
+/// Every `(METHOD, path)` that `startup.rs` registers with `.route("…", web::method()…)`.
+fn registered_routes() -> std::collections::BTreeSet<(String, String)> {
+    let source = include_str!("../../crates/server/src/startup.rs");
+    let mut routes = std::collections::BTreeSet::new();
+    for (at, _) in source.match_indices(".route(\"") {
+        let rest = &source[at + ".route(\"".len()..];
+        let Some((path, after)) = rest.split_once('"') else { continue };
+        let Some(method) = after.trim_start_matches([',', ' ', '\n']).strip_prefix("web::") else { continue };
+        let method = method.split('(').next().unwrap_or_default().to_uppercase();
+        routes.insert((method, path.to_owned()));
+    }
+    routes
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_every_rest_route_the_server_registers() {
+    let app = spawn_app().await;
+    let response = app.get("/openapi.json").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let document: Value = response.json().await.expect("valid JSON");
+    assert!(document["openapi"].as_str().is_some_and(|v| v.starts_with("3.")), "an OpenAPI 3 document");
+    let mut documented = std::collections::BTreeSet::new();
+    for (path, operations) in document["paths"].as_object().expect("paths") {
+        for method in operations.as_object().expect("operations").keys() {
+            documented.insert((method.to_uppercase(), path.clone()));
+        }
+    }
+    let registered = registered_routes();
+    assert!(registered.len() >= 12, "the routes are found in startup.rs: {registered:?}");
+    assert_eq!(documented, registered, "documented routes = registered routes");
+    // Every documented route answers something other than 404 (it is really served).
+    for (method, path) in &registered {
+        let url = format!("{}{}", app.address, path.replace("{id}", &uuid::Uuid::new_v4().to_string()));
+        let request = if method == "GET" { app.http().get(url) } else { app.http().post(url).json(&json!({})) };
+        let status = request.send().await.expect("answers").status();
+        assert_ne!(status, StatusCode::NOT_FOUND, "{method} {path} is served");
+    }
+}

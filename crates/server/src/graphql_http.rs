@@ -45,6 +45,9 @@ fn error_response(status: StatusCode, code: &str, message: &str) -> HttpResponse
 }
 
 /// Serves the GraphiQL page.
+#[utoipa::path(get, path = "/graphql", tag = "graphql", responses(
+    (status = 200, description = "The GraphiQL page; never executes an operation", content_type = "text/html", body = String),
+))]
 pub async fn graphiql() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
@@ -52,6 +55,18 @@ pub async fn graphiql() -> HttpResponse {
 }
 
 /// Executes one GraphQL operation.
+#[utoipa::path(post, path = "/graphql", tag = "graphql",
+    request_body(content = Object, content_type = "application/json",
+        description = "`{query, operationName, variables, extensions}`: one operation; APQ via `extensions.persistedQuery`"),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "A GraphQL response; errors carry `extensions.code`", body = Object),
+        (status = 400, description = "Not a GraphQL request, or a batch", body = Object),
+        (status = 401, description = "The access token is invalid or expired", body = Object),
+        (status = 415, description = "Not sent as application/json", body = Object),
+        (status = 429, description = "A rate limit refused the operation (Retry-After)", body = Object),
+        (status = 503, description = "`SERVICE_UNAVAILABLE` or `TIMEOUT`", body = Object),
+    ))]
 pub async fn execute(service: web::Data<GraphqlService>, request: HttpRequest, body: web::Bytes) -> HttpResponse {
     let is_json = request
         .headers()

@@ -9,11 +9,18 @@ use serde_json::json;
 const UNDEFINED_TABLE: &str = "42P01";
 
 /// `GET /healthz`.
+#[utoipa::path(get, path = "/healthz", tag = "probes", responses(
+    (status = 200, description = "The process is alive", body = crate::openapi::Status),
+))]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
 /// `GET /readyz`.
+#[utoipa::path(get, path = "/readyz", tag = "probes", responses(
+    (status = 200, description = "Ready: the database answers and every migration is applied", body = crate::openapi::Status),
+    (status = 503, description = "`database unavailable`, or `migrations pending` with the list", body = crate::openapi::Status),
+))]
 pub async fn readyz(store: web::Data<Store>) -> HttpResponse {
     match store.applied_migrations().await {
         Ok(applied) => {

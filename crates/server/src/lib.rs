@@ -12,6 +12,7 @@ pub mod exports;
 pub mod graphql_http;
 pub mod health;
 pub mod metrics;
+pub mod openapi;
 pub mod rate_limit;
 pub mod rest_error;
 pub mod startup;

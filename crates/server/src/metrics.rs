@@ -262,6 +262,9 @@ impl Extension for OperationName {
 }
 
 /// `GET /metrics`: the Prometheus text format.
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses(
+    (status = 200, description = "Prometheus text format (absent when `metrics_enabled` is false)", content_type = "text/plain", body = String),
+))]
 pub async fn serve(metrics: web::Data<Metrics>, store: web::Data<Store>) -> HttpResponse {
     match metrics.render(&store) {
         Ok(text) => HttpResponse::Ok().content_type(prometheus::TEXT_FORMAT).body(text),

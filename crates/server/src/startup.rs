@@ -157,6 +157,7 @@ fn serve(listener: TcpListener, store: Store, settings: &Settings) -> anyhow::Re
             .route("/exports/administrations/{id}/results.csv", web::get().to(crate::exports::results))
             .route("/healthz", web::get().to(health::healthz))
             .route("/readyz", web::get().to(health::readyz))
+            .route("/openapi.json", web::get().to(crate::openapi::openapi_json))
             .configure(|app| {
                 if metrics_enabled {
                     app.route("/metrics", web::get().to(metrics::serve));
