@@ -338,6 +338,19 @@ async fn metrics_count_requests_operations_errors_pool_and_submissions() {
     assert_eq!(value("orb_db_pool_max_connections"), f64::from(app.settings.database_pool_size));
     assert!(value(r#"orb_db_pool_connections{state="idle"}"#) >= 1.0);
     assert!(value(r#"orb_db_pool_connections{state="in_use"}"#) >= 0.0);
+
+    // The shipped Grafana dashboard only uses metrics the service exports.
+    let dashboard = include_str!("../../deploy/grafana/orb-dashboard.json");
+    let mut used = std::collections::BTreeSet::new();
+    for (at, _) in dashboard.match_indices("orb_") {
+        let name: String =
+            dashboard[at..].chars().take_while(|c| c.is_ascii_lowercase() || *c == '_' || c.is_ascii_digit()).collect();
+        used.insert(name.trim_end_matches("_bucket").to_owned());
+    }
+    assert!(used.len() >= 5, "{used:?}");
+    for name in used {
+        assert!(text.contains(&format!("# TYPE {name} ")), "the dashboard's {name} is exported");
+    }
 }
 
 #[tokio::test]
