@@ -12,6 +12,7 @@ mod engagement;
 mod exactly_once;
 mod exports;
 mod instruments;
+mod operations;
 mod people;
 mod protocol;
 mod results;

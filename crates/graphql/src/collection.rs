@@ -34,6 +34,20 @@ pub trait ClientLimits: Send + Sync {
     fn check_code_exchange(&self) -> Result<(), u64>;
 }
 
+/// Told of the submissions an operation accepted, for the service's metrics. The server
+/// provides it per request and counts what it was told only once the request's transaction
+/// commits; retries that return an earlier submission are told again (they are acknowledged).
+pub trait SubmissionTally: Send + Sync {
+    /// `count` responses were submitted by respondents.
+    fn responses_submitted(&self, count: u64);
+    /// `count` paper forms were stored by a lead.
+    fn paper_forms_stored(&self, count: u64);
+}
+
+fn tally<'a>(ctx: &'a Context<'_>) -> Option<&'a Arc<dyn SubmissionTally>> {
+    ctx.data_opt::<Arc<dyn SubmissionTally>>()
+}
+
 /// The error of a request refused by a rate limit; the server answers it with 429 and
 /// `Retry-After`.
 pub fn rate_limited(retry_after: u64) -> async_graphql::Error {
@@ -718,6 +732,9 @@ impl CollectionMutation {
         .await
         .api()?;
         change.commit().await.api()?;
+        if let Some(tally) = tally(ctx) {
+            tally.paper_forms_stored(outcome.stored.len() as u64);
+        }
         Ok(PaperEntryResult {
             stored: outcome.stored.iter().map(|(index, _)| *index as i32).collect(),
             refused: outcome
@@ -782,6 +799,10 @@ impl CollectionMutation {
         session.principal().as_respondent().api()?;
         let key = orb_domain::collection::idempotency_key("idempotencyKey", &idempotency_key).api()?;
         let update = answer_update(input)?;
-        Ok(RespondentResponse(store::submit_response(session, update, &key, Utc::now()).await.api()?))
+        let submitted = store::submit_response(session, update, &key, Utc::now()).await.api()?;
+        if let Some(tally) = tally(ctx) {
+            tally.responses_submitted(1);
+        }
+        Ok(RespondentResponse(submitted))
     }
 }

@@ -101,7 +101,10 @@ pub fn ensure_codes(response: &mut async_graphql::Response) {
         if has_code {
             continue;
         }
-        let code = if error.path.is_empty() {
+        let code = if error.path.is_empty() && error.message == "PersistedQueryNotFound" {
+            // Apollo's APQ protocol: the client answers by sending the query with its hash.
+            "PERSISTED_QUERY_NOT_FOUND"
+        } else if error.path.is_empty() {
             "BAD_USER_INPUT"
         } else {
             tracing::error!(graphql.error = %error.message, "resolver error without a code");

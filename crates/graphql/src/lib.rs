@@ -66,6 +66,9 @@ pub struct SchemaOptions {
     pub introspection: bool,
     /// Whether errors suggest similarly named fields.
     pub suggestions: bool,
+    /// How many automatic persisted queries (APQ: a front end sends a query's SHA-256 instead
+    /// of its text once registered) are kept in memory, least recently used out; 0 turns APQ off.
+    pub persisted_queries: usize,
 }
 
 impl Default for SchemaOptions {
@@ -77,12 +80,18 @@ impl Default for SchemaOptions {
             max_directives: 8,
             introspection: true,
             suggestions: true,
+            persisted_queries: 1_000,
         }
     }
 }
 
 /// Builds the schema with `options`.
 pub fn build_schema(options: &SchemaOptions) -> OrbSchema {
+    schema_builder(options).finish()
+}
+
+/// The schema's builder with `options` applied, for a server that adds its own extensions.
+pub fn schema_builder(options: &SchemaOptions) -> async_graphql::SchemaBuilder<Query, Mutation, EmptySubscription> {
     let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_depth(options.max_depth)
         .limit_complexity(options.max_complexity)
@@ -95,7 +104,11 @@ pub fn build_schema(options: &SchemaOptions) -> OrbSchema {
     if !options.suggestions {
         builder = builder.disable_suggestions();
     }
-    builder.finish()
+    if let Some(capacity) = std::num::NonZeroUsize::new(options.persisted_queries) {
+        use async_graphql::extensions::apollo_persisted_queries::{ApolloPersistedQueries, LruCacheStorage};
+        builder = builder.extension(ApolloPersistedQueries::new(LruCacheStorage::new(capacity.get())));
+    }
+    builder
 }
 
 /// The SDL of the schema, as committed in `schema/schema.graphql`.

@@ -123,6 +123,8 @@ pub struct GraphqlSettings {
     pub max_depth: usize,
     /// Highest complexity allowed (list fields weighted by page size).
     pub max_complexity: usize,
+    /// Automatic persisted queries kept in memory (least recently used out); 0 turns APQ off.
+    pub persisted_queries: usize,
 }
 
 impl Default for GraphqlSettings {
@@ -133,6 +135,7 @@ impl Default for GraphqlSettings {
             suggestions: defaults.suggestions,
             max_depth: defaults.max_depth,
             max_complexity: defaults.max_complexity,
+            persisted_queries: defaults.persisted_queries,
         }
     }
 }
@@ -190,6 +193,13 @@ pub struct Settings {
     pub shutdown_grace_seconds: u64,
     /// HTTP worker threads; 0 means one per core.
     pub workers: usize,
+    /// Whether `GET /metrics` answers (Prometheus text). Keep it off the public route at the
+    /// proxy or ingress; turn it off where nothing scrapes it.
+    pub metrics_enabled: bool,
+    /// Reverse proxies (IP addresses or CIDR blocks) whose `X-Forwarded-For` is believed: only
+    /// when the connection comes from one of them is the client taken from that header (the
+    /// rightmost address that is not itself a trusted proxy). Empty: the header is ignored.
+    pub trusted_proxies: Vec<String>,
     /// GraphQL protections.
     pub graphql: GraphqlSettings,
     /// Tokens.
@@ -216,6 +226,8 @@ impl Default for Settings {
             cors_origins: Vec::new(),
             shutdown_grace_seconds: 30,
             workers: 0,
+            metrics_enabled: true,
+            trusted_proxies: Vec::new(),
             graphql: GraphqlSettings::default(),
             jwt: JwtSettings::default(),
             rate_limits: RateLimitSettings::default(),
@@ -263,6 +275,9 @@ impl Settings {
         if self.body_limit_bytes < 1024 {
             return invalid("body_limit_bytes must be at least 1024");
         }
+        if let Err(problem) = crate::client_address::TrustedProxies::parse(&self.trusted_proxies) {
+            return Err(ConfigError::Invalid(problem));
+        }
         if self.jwt.access_ttl_seconds == 0 || self.jwt.refresh_ttl_seconds == 0 {
             return invalid("token lifetimes must be positive");
         }
@@ -309,6 +324,7 @@ impl Settings {
             suggestions: self.graphql.suggestions,
             max_depth: self.graphql.max_depth,
             max_complexity: self.graphql.max_complexity,
+            persisted_queries: self.graphql.persisted_queries,
             ..orb_graphql::SchemaOptions::default()
         }
     }

@@ -19,6 +19,7 @@ use tracing::Instrument;
 
 use crate::auth::caller_of;
 use crate::auth::tokens::AccessTokens;
+use crate::metrics::RequestTally;
 
 /// What the GraphQL endpoint needs.
 pub struct GraphqlService {
@@ -34,6 +35,8 @@ pub struct GraphqlService {
     pub respondent_tokens: Arc<dyn orb_graphql::collection::RespondentTokens>,
     /// Per-client rate limits.
     pub limits: Arc<crate::rate_limit::RateLimits>,
+    /// The service's metrics.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// A GraphQL-shaped error response with a code.
@@ -42,6 +45,9 @@ fn error_response(status: StatusCode, code: &str, message: &str) -> HttpResponse
 }
 
 /// Serves the GraphiQL page.
+#[utoipa::path(get, path = "/graphql", tag = "graphql", responses(
+    (status = 200, description = "The GraphiQL page; never executes an operation", content_type = "text/html", body = String),
+))]
 pub async fn graphiql() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
@@ -49,6 +55,18 @@ pub async fn graphiql() -> HttpResponse {
 }
 
 /// Executes one GraphQL operation.
+#[utoipa::path(post, path = "/graphql", tag = "graphql",
+    request_body(content = Object, content_type = "application/json",
+        description = "`{query, operationName, variables, extensions}`: one operation; APQ via `extensions.persistedQuery`"),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "A GraphQL response; errors carry `extensions.code`", body = Object),
+        (status = 400, description = "Not a GraphQL request, or a batch", body = Object),
+        (status = 401, description = "The access token is invalid or expired", body = Object),
+        (status = 415, description = "Not sent as application/json", body = Object),
+        (status = 429, description = "A rate limit refused the operation (Retry-After)", body = Object),
+        (status = 503, description = "`SERVICE_UNAVAILABLE` or `TIMEOUT`", body = Object),
+    ))]
 pub async fn execute(service: web::Data<GraphqlService>, request: HttpRequest, body: web::Bytes) -> HttpResponse {
     let is_json = request
         .headers()
@@ -93,21 +111,31 @@ pub async fn execute(service: web::Data<GraphqlService>, request: HttpRequest, b
         }
     };
     let request_id = request.extensions().get::<tracing_actix_web::RequestId>().map(|id| id.to_string());
-    let client = request.peer_addr().map(|a| a.ip());
+    let client = crate::client_address::client_of(&request);
     let operation = graphql_request.operation_name.clone().unwrap_or_default();
     let span = tracing::info_span!("graphql", graphql.operation = %operation);
-    match tokio::time::timeout(
+    let started = std::time::Instant::now();
+    let tally = Arc::new(RequestTally::default());
+    if !operation.is_empty() {
+        tally.set_operation_name(&operation);
+    }
+    let (response, codes) = match tokio::time::timeout(
         service.timeout,
-        run(&service, graphql_request, caller, request_id, client).instrument(span),
+        run(&service, graphql_request, caller, request_id, client, tally.clone()).instrument(span),
     )
     .await
     {
-        Ok(response) => response,
+        Ok(answered) => answered,
         Err(_) => {
             tracing::warn!(graphql.operation = %operation, timeout_ms = service.timeout.as_millis() as u64, "request timed out");
-            error_response(StatusCode::SERVICE_UNAVAILABLE, "TIMEOUT", "the request took too long and was stopped")
+            (
+                error_response(StatusCode::SERVICE_UNAVAILABLE, "TIMEOUT", "the request took too long and was stopped"),
+                vec!["TIMEOUT".to_owned()],
+            )
         }
-    }
+    };
+    service.metrics.observe_graphql(&tally, &codes, started.elapsed());
+    response
 }
 
 async fn run(
@@ -116,14 +144,18 @@ async fn run(
     caller: orb_store::Caller,
     request_id: Option<String>,
     client: Option<std::net::IpAddr>,
-) -> HttpResponse {
+    tally: Arc<RequestTally>,
+) -> (HttpResponse, Vec<String>) {
     let session = match service.store.begin(caller, request_id).await {
         Ok(session) => Arc::new(session),
         Err(StoreError::Refused(orb_domain::Error::Unauthenticated)) => {
-            return error_response(
-                StatusCode::UNAUTHORIZED,
-                "UNAUTHENTICATED",
-                "the account is disabled or no longer exists",
+            return (
+                error_response(
+                    StatusCode::UNAUTHORIZED,
+                    "UNAUTHENTICATED",
+                    "the account is disabled or no longer exists",
+                ),
+                vec!["UNAUTHENTICATED".to_owned()],
             );
         }
         Err(err) => return store_failure(err),
@@ -133,7 +165,9 @@ async fn run(
     let mut prepared = orb_graphql::attach(graphql_request, session.clone(), move |batch| {
         spawner.spawn(batch);
     })
-    .data(service.respondent_tokens.clone());
+    .data(service.respondent_tokens.clone())
+    .data(tally.clone() as Arc<dyn orb_graphql::collection::SubmissionTally>)
+    .data(tally.clone());
     if let Some(client) = client {
         let limits: Arc<dyn orb_graphql::collection::ClientLimits> =
             Arc::new(crate::rate_limit::ClientCodeExchange::new(service.limits.clone(), client));
@@ -147,18 +181,31 @@ async fn run(
         Some(session) => session,
         None => {
             tracing::error!("the request's session was still shared after execution; rolled back");
-            return error_response(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR", "internal error");
+            return (
+                error_response(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR", "internal error"),
+                vec!["INTERNAL_SERVER_ERROR".to_owned()],
+            );
         }
     };
     if let Err(err) = session.commit().await {
         return store_failure(err);
     }
-    match retry_after(&response) {
+    service.metrics.observe_committed(&tally);
+    let codes = response
+        .errors
+        .iter()
+        .map(|e| match e.extensions.as_ref().and_then(|x| x.get("code")) {
+            Some(async_graphql::Value::String(code)) => code.clone(),
+            _ => "INTERNAL_SERVER_ERROR".to_owned(),
+        })
+        .collect();
+    let answer = match retry_after(&response) {
         Some(seconds) => HttpResponse::TooManyRequests()
             .insert_header((actix_web::http::header::RETRY_AFTER, seconds.to_string()))
             .json(response),
         None => HttpResponse::Ok().json(response),
-    }
+    };
+    (answer, codes)
 }
 
 /// The wait a rate-limited operation asks for, if one was refused for that reason.
@@ -191,7 +238,7 @@ async fn reclaim(mut session: Arc<Session>) -> Option<Session> {
     None
 }
 
-fn store_failure(err: StoreError) -> HttpResponse {
+fn store_failure(err: StoreError) -> (HttpResponse, Vec<String>) {
     let graphql_error = orb_graphql::error::store_error(err);
     let code = graphql_error
         .extensions
@@ -203,5 +250,5 @@ fn store_failure(err: StoreError) -> HttpResponse {
         "SERVICE_UNAVAILABLE" | "TIMEOUT" => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
-    error_response(status, &code, &graphql_error.message)
+    (error_response(status, &code, &graphql_error.message), vec![code])
 }

@@ -4,12 +4,15 @@
 
 pub mod auth;
 pub mod cli;
+pub mod client_address;
 pub mod config;
 pub mod database;
 pub mod demo;
 pub mod exports;
 pub mod graphql_http;
 pub mod health;
+pub mod metrics;
+pub mod openapi;
 pub mod rate_limit;
 pub mod rest_error;
 pub mod startup;

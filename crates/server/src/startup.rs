@@ -2,7 +2,7 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix_cors::Cors;
 use actix_web::dev::{Server, Service};
@@ -16,11 +16,13 @@ pub use actix_web::dev::ServerHandle;
 
 use crate::auth::handlers::{self, AuthService};
 use crate::auth::tokens::AccessTokens;
+use crate::client_address::TrustedProxies;
 use crate::config::Settings;
 use crate::database;
 use crate::demo::{self, DemoSummary};
 use crate::graphql_http::{self, GraphqlService};
 use crate::health;
+use crate::metrics::{self, Metrics};
 use crate::rate_limit::RateLimits;
 use crate::rest_error::RestError;
 
@@ -110,13 +112,17 @@ fn serve(listener: TcpListener, store: Store, settings: &Settings) -> anyhow::Re
             idle.forget_idle();
         }
     });
+    let metrics = Arc::new(Metrics::new()?);
+    let trusted =
+        web::Data::new(TrustedProxies::parse(&settings.trusted_proxies).map_err(crate::config::ConfigError::Invalid)?);
     let graphql = web::Data::new(GraphqlService {
-        schema: orb_graphql::build_schema(&settings.schema_options()),
+        schema: orb_graphql::schema_builder(&settings.schema_options()).extension(metrics::OperationNames).finish(),
         store: store.clone(),
         tokens: tokens.clone(),
         timeout: settings.request_timeout(),
         respondent_tokens: tokens.clone(),
         limits: limits.clone(),
+        metrics: metrics.clone(),
     });
     let auth = web::Data::new(AuthService {
         store: store.clone(),
@@ -128,9 +134,14 @@ fn serve(listener: TcpListener, store: Store, settings: &Settings) -> anyhow::Re
     let store_data = web::Data::new(store);
     let body_limit = settings.body_limit_bytes;
     let cors_origins = settings.cors_origins.clone();
+    let metrics_enabled = settings.metrics_enabled;
+    let metrics_data = web::Data::from(metrics.clone());
     let mut server = HttpServer::new(move || {
+        let observed = metrics.clone();
         App::new()
             .app_data(graphql.clone())
+            .app_data(trusted.clone())
+            .app_data(metrics_data.clone())
             .app_data(auth.clone())
             .app_data(store_data.clone())
             .app_data(exports.clone())
@@ -146,6 +157,12 @@ fn serve(listener: TcpListener, store: Store, settings: &Settings) -> anyhow::Re
             .route("/exports/administrations/{id}/results.csv", web::get().to(crate::exports::results))
             .route("/healthz", web::get().to(health::healthz))
             .route("/readyz", web::get().to(health::readyz))
+            .route("/openapi.json", web::get().to(crate::openapi::openapi_json))
+            .configure(|app| {
+                if metrics_enabled {
+                    app.route("/metrics", web::get().to(metrics::serve));
+                }
+            })
             .wrap(security_headers())
             .wrap(cors(&cors_origins))
             .wrap_fn(|request, service| {
@@ -157,6 +174,30 @@ fn serve(listener: TcpListener, store: Store, settings: &Settings) -> anyhow::Re
                         response.headers_mut().insert(HeaderName::from_static("x-request-id"), value);
                     }
                     Ok(response)
+                }
+            })
+            .wrap_fn(move |request, service| {
+                let started = Instant::now();
+                let method = request.method().clone();
+                let response = service.call(request);
+                let observed = observed.clone();
+                async move {
+                    let response = response.await;
+                    match &response {
+                        Ok(answered) => observed.observe_http(
+                            &method,
+                            answered.request().match_pattern().as_deref(),
+                            answered.status().as_u16(),
+                            started.elapsed(),
+                        ),
+                        Err(err) => observed.observe_http(
+                            &method,
+                            None,
+                            err.as_response_error().status_code().as_u16(),
+                            started.elapsed(),
+                        ),
+                    }
+                    response
                 }
             })
             .wrap(TracingLogger::default())

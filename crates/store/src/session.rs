@@ -121,6 +121,33 @@ impl Store {
     pub async fn close(self) -> StoreResult<()> {
         self.db.close().await.map_err(StoreError::from)
     }
+
+    /// How many connections the pool holds, how many of them are idle, and the most it may open.
+    pub fn pool_status(&self) -> PoolStatus {
+        // The store only ever connects to PostgreSQL (see `connect`), so this is the pool.
+        let pool = self.db.get_postgres_connection_pool();
+        let open = pool.size();
+        let idle = u32::try_from(pool.num_idle()).unwrap_or(open).min(open);
+        PoolStatus { open, idle, max: pool.options().get_max_connections() }
+    }
+}
+
+/// A snapshot of the connection pool, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    /// Connections open (in use and idle).
+    pub open: u32,
+    /// Open connections waiting for a request.
+    pub idle: u32,
+    /// The most connections the pool may open.
+    pub max: u32,
+}
+
+impl PoolStatus {
+    /// Connections lent to requests right now.
+    pub fn in_use(&self) -> u32 {
+        self.open.saturating_sub(self.idle)
+    }
 }
 
 async fn load_principal(tx: &DatabaseTransaction, user: UserId) -> StoreResult<Principal> {

@@ -23,20 +23,20 @@ pub struct AuthService {
 }
 
 /// A sign-in attempt.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct LoginRequest {
     email: String,
     password: String,
 }
 
 /// A refresh token presented for rotation or logout.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct RefreshRequest {
     refresh_token: String,
 }
 
 /// A pair of tokens.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct TokenPair {
     access_token: String,
     refresh_token: String,
@@ -50,12 +50,18 @@ const BAD_REFRESH: &str = "the refresh token is invalid, expired or already used
 
 /// Exchanges email and password for tokens. Every failure gets the same answer, after the same
 /// amount of password-hashing work, so it reveals nothing about which accounts exist.
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest, responses(
+    (status = 200, description = "Signed in", body = TokenPair),
+    (status = 401, description = "Email or password is incorrect", body = crate::openapi::ErrorBody),
+    (status = 429, description = "Too many attempts from this client (Retry-After)", body = crate::openapi::ErrorBody),
+    (status = 503, description = "The database is unavailable", body = crate::openapi::ErrorBody),
+))]
 pub async fn login(
     service: web::Data<AuthService>,
     request: actix_web::HttpRequest,
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, RestError> {
-    if let Some(client) = request.peer_addr().map(|a| a.ip()) {
+    if let Some(client) = crate::client_address::client_of(&request) {
         service.limits.check_login(client).map_err(RestError::rate_limited)?;
     }
     let LoginRequest { email, password } = body.into_inner();
@@ -81,6 +87,10 @@ pub async fn login(
 
 /// Rotates a refresh token: the presented one is spent and a new pair issued. Presenting a
 /// spent token again means it leaked: the whole family is revoked.
+#[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshRequest, responses(
+    (status = 200, description = "A new pair; the presented refresh token is spent", body = TokenPair),
+    (status = 401, description = "Invalid, expired or reused (the family is revoked)", body = crate::openapi::ErrorBody),
+))]
 pub async fn refresh(
     service: web::Data<AuthService>,
     body: web::Json<RefreshRequest>,
@@ -109,6 +119,9 @@ pub async fn refresh(
 }
 
 /// Ends the login a refresh token belongs to. Always answers 204.
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", request_body = RefreshRequest, responses(
+    (status = 204, description = "The login is ended (always)"),
+))]
 pub async fn logout(
     service: web::Data<AuthService>,
     body: web::Json<RefreshRequest>,
