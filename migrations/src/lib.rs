@@ -41,6 +41,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("m0007_results_feed_once", include_str!("../sql/0007_results_feed_once.sql")),
     ("m0008_engagement", include_str!("../sql/0008_engagement.sql")),
     ("m0009_definer_reads", include_str!("../sql/0009_definer_reads.sql")),
+    ("m0010_closing_the_loop", include_str!("../sql/0010_closing_the_loop.sql")),
 ];
 
 /// The migrator the `orb` binary and the tests run.

@@ -5,6 +5,7 @@
 
 mod auth;
 mod cli;
+mod closing_the_loop;
 mod cohorts;
 mod collection;
 mod counties;

@@ -33,6 +33,7 @@ fn template_name() -> String {
     hash.update(include_str!("database.rs").as_bytes());
     hash.update(include_str!("../../crates/server/src/demo.rs").as_bytes());
     hash.update(include_str!("../../crates/server/src/demo/engagement.rs").as_bytes());
+    hash.update(include_str!("../../crates/server/src/demo/closing_the_loop.rs").as_bytes());
     hash.update(include_str!("../../crates/server/src/demo/key_messages.json").as_bytes());
     for instrument in [
         include_str!("../../instruments/state-orb-readiness.json"),
@@ -122,6 +123,12 @@ impl TestDatabase {
             "message_tests",
             "message_test_messages",
             "message_feedback",
+            "planning_matrices",
+            "planning_actions",
+            "planning_action_history",
+            "testing_profiles",
+            "testing_profile_reflections",
+            "testing_profile_revisions",
         ];
         let mut parts = Vec::new();
         for table in tables {

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::closing_the_loop::ProfileStatus;
 use crate::error::Error;
 use crate::ids::{AdministrationId, CountyId, InvitationId, ResponseId, UserId};
 use crate::people::{CountyRole, GlobalRole};
@@ -294,6 +295,35 @@ impl Principal {
         }
     }
 
+    /// Whether the caller may read a county's planning matrices and their progress: its members
+    /// (with the rows' notes), its active buddies and state faculty (without notes, audited).
+    /// Anyone else is told the county's matrices do not exist.
+    pub fn may_read_plan(&self, county: CountyId) -> Result<PlanRead, Error> {
+        self.signed_in()?;
+        if self.role_in(county).is_some() {
+            Ok(PlanRead { cross_county: false, notes: true })
+        } else if self.partner_counties.contains(&county) || self.has_global_role(GlobalRole::Faculty) {
+            Ok(PlanRead { cross_county: true, notes: false })
+        } else {
+            Err(Error::NotFound("planning matrix"))
+        }
+    }
+
+    /// Whether the caller may read a county's testing profile in `status`: its members always;
+    /// its active buddies and state faculty once shared (audited); everyone signed in once
+    /// published. Anyone else is told it does not exist.
+    pub fn may_read_profile(&self, county: CountyId, status: ProfileStatus) -> Result<ProfileRead, Error> {
+        self.signed_in()?;
+        let member = self.role_in(county).is_some();
+        let outsider = self.partner_counties.contains(&county) || self.has_global_role(GlobalRole::Faculty);
+        match status {
+            _ if member => Ok(ProfileRead { cross_county: false }),
+            ProfileStatus::Published => Ok(ProfileRead { cross_county: false }),
+            ProfileStatus::Shared if outsider => Ok(ProfileRead { cross_county: true }),
+            _ => Err(Error::NotFound("testing profile")),
+        }
+    }
+
     /// The tenant settings the database's row-level security evaluates for this caller.
     pub fn tenant_settings(&self) -> TenantSettings {
         let join = |ids: &mut dyn Iterator<Item = CountyId>| ids.map(|id| id.to_string()).collect::<Vec<_>>().join(",");
@@ -461,6 +491,23 @@ pub struct EngagementRead {
     pub cross_county: bool,
     /// Whether the reader may see comments (the county's members only).
     pub comments: bool,
+}
+
+/// Permission to read a county's planning matrices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlanRead {
+    /// Whether the reader is outside the county (a buddy or faculty): such reads are audited.
+    pub cross_county: bool,
+    /// Whether the reader sees the rows' working notes (the county's members only).
+    pub notes: bool,
+}
+
+/// Permission to read a county's testing profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProfileRead {
+    /// Whether the reader is a buddy or faculty reading a shared profile: such reads are audited
+    /// (a published profile is public within orb and is not).
+    pub cross_county: bool,
 }
 
 /// Proof the caller may author instruments of one owner.
@@ -643,6 +690,34 @@ mod tests {
         assert!(staff.as_member_of(county).is_ok());
         assert!(buddy.as_member_of(county).is_err() && faculty.as_member_of(county).is_err());
         assert!(Principal::system([county]).as_member_of(county).is_err(), "feedback comes from people");
+    }
+
+    #[test]
+    fn plans_read_by_members_with_notes_buddies_and_faculty_without() {
+        let Readers { county, other, staff, buddy, faculty } = readers();
+        assert_eq!(staff.may_read_plan(county), Ok(PlanRead { cross_county: false, notes: true }));
+        assert_eq!(buddy.may_read_plan(county), Ok(PlanRead { cross_county: true, notes: false }));
+        assert_eq!(faculty.may_read_plan(county), Ok(PlanRead { cross_county: true, notes: false }));
+        assert_eq!(lead(other).may_read_plan(county), Err(Error::NotFound("planning matrix")));
+        assert_eq!(Principal::anonymous().may_read_plan(county), Err(Error::Unauthenticated));
+    }
+
+    #[test]
+    fn profiles_open_up_as_they_are_shared_and_published() {
+        use ProfileStatus::{Draft, Published, Shared};
+        let Readers { county, other, staff, buddy, faculty } = readers();
+        let stranger = lead(other);
+        let inside = Ok(ProfileRead { cross_county: false });
+        let across = Ok(ProfileRead { cross_county: true });
+        let hidden = Err(Error::NotFound("testing profile"));
+        assert_eq!(staff.may_read_profile(county, Draft), inside);
+        assert_eq!(buddy.may_read_profile(county, Draft), hidden);
+        assert_eq!(faculty.may_read_profile(county, Draft), hidden);
+        assert_eq!(buddy.may_read_profile(county, Shared), across);
+        assert_eq!(faculty.may_read_profile(county, Shared), across);
+        assert_eq!(stranger.may_read_profile(county, Shared), hidden);
+        assert_eq!(stranger.may_read_profile(county, Published), inside);
+        assert_eq!(Principal::anonymous().may_read_profile(county, Published), Err(Error::Unauthenticated));
     }
 
     #[test]

@@ -116,6 +116,19 @@ id_type!(
     TestMessageId
 );
 
+id_type!(
+    /// A county's SO WHAT? planning matrix for one wave.
+    PlanningMatrixId
+);
+id_type!(
+    /// One action (row) of a planning matrix.
+    PlanningActionId
+);
+id_type!(
+    /// A county's testing profile for one cohort.
+    TestingProfileId
+);
+
 /// Parses an id given by a caller, naming the field when it is not one.
 pub fn parse_id<T: FromStr>(field: &str, raw: &str) -> Result<T, crate::Error> {
     raw.trim().parse().map_err(|_| crate::Error::invalid(field, "is not a valid id"))

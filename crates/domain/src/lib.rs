@@ -3,6 +3,7 @@
 //! so every rule can be tested on its own and every layer above shares one meaning.
 
 pub mod access;
+pub mod closing_the_loop;
 pub mod collection;
 pub mod comparison;
 pub mod county;

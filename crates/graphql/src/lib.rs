@@ -4,6 +4,7 @@
 //! each request ([`attach`]); nothing here knows of HTTP.
 
 pub mod audit;
+pub mod closing_the_loop;
 pub mod cohorts;
 pub mod collection;
 pub mod connection;
@@ -35,6 +36,7 @@ pub struct Query(
     collection::CollectionQuery,
     results::ComparisonQuery,
     engagement::EngagementQuery,
+    closing_the_loop::ClosingTheLoopQuery,
 );
 
 /// Every mutation, grouped by area.
@@ -46,6 +48,7 @@ pub struct Mutation(
     instruments::InstrumentMutation,
     collection::CollectionMutation,
     engagement::EngagementMutation,
+    closing_the_loop::ClosingTheLoopMutation,
 );
 
 /// The schema type the server executes.

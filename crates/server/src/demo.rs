@@ -4,7 +4,8 @@
 //! ORB readiness assessment and Orange's and Sonoma's adaptations), published, an open survey
 //! in Orange, and synthetic readiness waves — closed, their results released — in Sacramento
 //! (two), Sonoma, Calaveras and Kings, entered as paper forms, and the seven state key messages
-//! with message tests and feedback in four counties. Loaded through the store like any
+//! with message tests and feedback in four counties, Sacramento's SO WHAT? planning matrix on
+//! its 2017 wave and the seven county testing profiles. Loaded through the store like any
 //! other change, idempotently: running it again adds only what is missing. County facts come from
 //! the seed profiles; no person's name or contact details are used.
 
@@ -27,6 +28,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::json;
 use uuid::Uuid;
 
+mod closing_the_loop;
 mod engagement;
 
 /// The domain every demo account's email ends in.
@@ -186,6 +188,7 @@ pub async fn load(store: &Store, password: &str) -> anyhow::Result<DemoSummary> 
     load_instruments(&session, &county_ids).await?;
     let survey = load_survey(&session, &county_ids).await?;
     let waves = load_waves(&session, &county_ids).await?;
+    closing_the_loop::load(&session, &county_ids).await?;
     session.commit().await?;
     Ok(DemoSummary { accounts, survey, waves })
 }

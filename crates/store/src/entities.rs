@@ -419,3 +419,134 @@ pub mod message_feedback {
     }
     no_relations!();
 }
+
+pub mod planning_matrices {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "planning_matrices")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub county_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub administration_id: Uuid,
+        pub title: String,
+        pub created_at: DateTimeWithTimeZone,
+        pub updated_at: DateTimeWithTimeZone,
+    }
+    no_relations!();
+}
+
+pub mod planning_actions {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "planning_actions")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub county_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub matrix_id: Uuid,
+        pub domain: String,
+        pub learned: String,
+        pub so_what: String,
+        pub now_what: String,
+        pub owner_user_id: Uuid,
+        pub due_on: Option<Date>,
+        pub status: String,
+        pub notes: Option<String>,
+        pub created_at: DateTimeWithTimeZone,
+        pub updated_at: DateTimeWithTimeZone,
+    }
+    no_relations!();
+}
+
+pub mod planning_action_history {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "planning_action_history")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub county_id: Uuid,
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub action_id: Uuid,
+        pub from_status: Option<String>,
+        pub to_status: String,
+        pub changed_by: Option<Uuid>,
+        pub changed_at: DateTimeWithTimeZone,
+    }
+    no_relations!();
+}
+
+pub mod testing_profiles {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "testing_profiles")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub county_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub cohort_id: Uuid,
+        pub status: String,
+        pub description: Option<String>,
+        pub tested: Option<String>,
+        pub learned: Option<String>,
+        pub worked: Option<String>,
+        pub differently: Option<String>,
+        pub next_steps: Option<String>,
+        pub guidance: Option<String>,
+        pub revision: i32,
+        pub created_at: DateTimeWithTimeZone,
+        pub updated_at: DateTimeWithTimeZone,
+    }
+    no_relations!();
+}
+
+pub mod testing_profile_reflections {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "testing_profile_reflections")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub county_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub profile_id: Uuid,
+        pub buddy_county_id: Uuid,
+        pub experience: Option<String>,
+        pub learned: Option<String>,
+        pub take_away: Option<String>,
+        pub share: Option<String>,
+        pub revision: i32,
+        pub created_at: DateTimeWithTimeZone,
+        pub updated_at: DateTimeWithTimeZone,
+    }
+    no_relations!();
+}
+
+pub mod testing_profile_revisions {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "testing_profile_revisions")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub county_id: Uuid,
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub profile_id: Uuid,
+        pub part: String,
+        pub revision: i32,
+        pub written_by_county: Uuid,
+        pub saved_by: Option<Uuid>,
+        pub saved_at: DateTimeWithTimeZone,
+        pub sections: Json,
+    }
+    no_relations!();
+}

@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod closing_the_loop;
 pub mod cohorts;
 pub mod collection;
 pub mod counties;
