@@ -159,9 +159,10 @@ CREATE POLICY testing_profile_reflections_read ON testing_profile_reflections FO
     EXISTS (SELECT 1 FROM testing_profiles p
             WHERE p.county_id = testing_profile_reflections.county_id
               AND p.id = testing_profile_reflections.profile_id));
+-- Reflections are written by the lead of a county paired with the profile's county.
 CREATE POLICY testing_profile_reflections_write ON testing_profile_reflections FOR ALL
-    USING (buddy_county_id = ANY (orb.lead_counties()))
-    WITH CHECK (buddy_county_id = ANY (orb.lead_counties()));
+    USING (buddy_county_id = ANY (orb.lead_counties()) AND county_id = ANY (orb.partner_counties()))
+    WITH CHECK (buddy_county_id = ANY (orb.lead_counties()) AND county_id = ANY (orb.partner_counties()));
 
 ALTER TABLE testing_profile_revisions ENABLE ROW LEVEL SECURITY;
 ALTER TABLE testing_profile_revisions FORCE ROW LEVEL SECURITY;
@@ -170,7 +171,8 @@ CREATE POLICY testing_profile_revisions_read ON testing_profile_revisions FOR SE
             WHERE p.county_id = testing_profile_revisions.county_id
               AND p.id = testing_profile_revisions.profile_id));
 CREATE POLICY testing_profile_revisions_insert ON testing_profile_revisions FOR INSERT
-    WITH CHECK (written_by_county = ANY (orb.lead_counties()));
+    WITH CHECK (written_by_county = ANY (orb.lead_counties())
+                AND (county_id = written_by_county OR county_id = ANY (orb.partner_counties())));
 
 SELECT orb.let_owner_read('planning_matrices');
 SELECT orb.let_owner_read('planning_actions');

@@ -447,3 +447,40 @@ async fn the_demo_profiles_read_by_status_and_a_county_starts_one_per_cohort() {
     app.sign_in("staff@stanislaus.demo.orb").await.graphql(create, vars).await.expect_code("FORBIDDEN");
     assert_eq!(app.db.snapshot().await, before);
 }
+
+#[tokio::test]
+async fn the_database_takes_reflections_only_from_the_profiles_buddy_county() {
+    // Below the service: a lead of a county not paired with Calaveras cannot attach
+    // reflections to its profile even by writing the row directly; Stanislaus, its buddy, can
+    // (the demo gives Calaveras none yet; each session rolls back).
+    let app = spawn_app().await;
+    let store = app.runtime_store(2, std::time::Duration::from_secs(10)).await;
+    let calaveras = app.county_id("calaveras").await;
+    let profile = app
+        .db
+        .scalar_text(&format!("SELECT id::text FROM testing_profiles WHERE county_id = '{calaveras}' LIMIT 1"))
+        .await;
+    for (slug, allowed) in [("kings", false), ("stanislaus", true)] {
+        let county = app.county_id(slug).await;
+        let user: orb_domain::ids::UserId = app
+            .db
+            .scalar_text(&format!("SELECT id::text FROM users WHERE email = 'lead@{slug}.demo.orb'"))
+            .await
+            .parse()
+            .expect("a uuid");
+        let session = store.begin(orb_store::Caller::User(user), None).await.expect("a session");
+        let written = sea_orm::ConnectionTrait::execute_unprepared(
+            session.db(),
+            &format!(
+                "INSERT INTO testing_profile_reflections (county_id, profile_id, buddy_county_id, experience)
+                 VALUES ('{calaveras}', '{profile}', '{county}', 'written below the service')"
+            ),
+        )
+        .await;
+        match (allowed, written) {
+            (true, Ok(_)) => {}
+            (false, Err(e)) => assert!(e.to_string().contains("row-level security"), "{slug}: {e}"),
+            (allowed, outcome) => panic!("{slug}: expected allowed = {allowed}, got {outcome:?}"),
+        }
+    }
+}

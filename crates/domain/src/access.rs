@@ -76,14 +76,16 @@ impl Principal {
     /// The operator's own tools (the `orb` command line, the demo loader), acting with every
     /// role in the given counties. Never built from a request.
     pub fn system(counties: impl IntoIterator<Item = CountyId>) -> Self {
+        let counties: Vec<CountyId> = counties.into_iter().collect();
         Self {
             user_id: None,
             global_roles: [GlobalRole::Admin, GlobalRole::Faculty].into_iter().collect(),
             memberships: counties
-                .into_iter()
-                .map(|county_id| CountyMembership { county_id, role: CountyRole::Lead })
+                .iter()
+                .map(|&county_id| CountyMembership { county_id, role: CountyRole::Lead })
                 .collect(),
-            partner_counties: BTreeSet::new(),
+            // Acting for each county, it is also each one's buddy (the demo writes reflections).
+            partner_counties: counties.into_iter().collect(),
             respondent: None,
             system: true,
         }
