@@ -630,3 +630,95 @@ async fn the_openapi_document_lists_every_rest_route_the_server_registers() {
         assert_ne!(status, StatusCode::NOT_FOUND, "{method} {path} is served");
     }
 }
+
+/// A stand-in OpenTelemetry collector: answers every request 200 and hands over what was sent
+/// (request line and headers, then the body).
+async fn fake_collector() -> (u16, tokio::sync::mpsc::UnboundedReceiver<(String, Vec<u8>)>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
+    let port = listener.local_addr().expect("an address").port();
+    let (sent, received) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let sent = sent.clone();
+            tokio::spawn(async move {
+                let mut bytes = Vec::new();
+                let mut buffer = [0u8; 8192];
+                // Read the head, then as much body as Content-Length says.
+                loop {
+                    let Ok(n) = stream.read(&mut buffer).await else { return };
+                    if n == 0 {
+                        return;
+                    }
+                    bytes.extend_from_slice(&buffer[..n]);
+                    let text = String::from_utf8_lossy(&bytes).to_string();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let head = text[..end].to_owned();
+                        let length = head
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned())
+                            })
+                            .and_then(|v| v.parse::<usize>().ok())
+                            .unwrap_or(0);
+                        if bytes.len() >= end + 4 + length {
+                            let body = bytes[end + 4..end + 4 + length].to_vec();
+                            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").await;
+                            let _ = sent.send((head, body));
+                            bytes.clear();
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (port, received)
+}
+
+#[tokio::test]
+async fn traces_go_to_the_configured_otlp_endpoint_and_are_flushed_on_shutdown() {
+    let binary = orb_binary();
+    let db = TestDatabase::clone_template().await;
+    let (collector, mut received) = fake_collector().await;
+    let port = free_port();
+    let address = format!("http://127.0.0.1:{port}");
+    let log = std::env::temp_dir().join(format!("orb-otlp-{}.log", uuid::Uuid::new_v4().simple()));
+    let process = Command::new(&binary)
+        .args(["serve", "--no-migrate"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("ORB_CONFIG", "/nonexistent/orb.toml")
+        .env("DATABASE_URL", db.url())
+        .env("ORB_BIND", format!("127.0.0.1:{port}"))
+        .env("ORB_WORKERS", "1")
+        .env("ORB_OTLP_TRACES_ENDPOINT", format!("http://127.0.0.1:{collector}/v1/traces"))
+        .stdout(Stdio::from(std::fs::File::create(&log).expect("a log file")))
+        .stderr(Stdio::from(std::fs::File::options().append(true).open(&log).expect("the log file")))
+        .spawn()
+        .expect("orb starts");
+    let mut child = Child { process, log };
+    wait_until_up(&address, &mut child).await;
+    // From an untrusted peer, a forwarded address is not believed in traces either.
+    let answered = reqwest::Client::new()
+        .post(format!("{address}/graphql"))
+        .header("x-forwarded-for", "203.0.113.9")
+        .json(&json!({ "query": "query Traced { __typename }" }))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(answered.status(), StatusCode::OK);
+    // The batch goes out on its schedule or, at the latest, when orb stops.
+    child.signal("TERM");
+    assert_eq!(child.wait(Duration::from_secs(20)).await.map(|s| s.success()), Some(true), "{}", child.log());
+    let (head, body) = tokio::time::timeout(Duration::from_secs(5), received.recv())
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("no trace reached the collector:\n{}", child.log()));
+    assert!(head.starts_with("POST /v1/traces "), "{head}");
+    assert!(head.to_ascii_lowercase().contains("content-type: application/x-protobuf"), "{head}");
+    let body = String::from_utf8_lossy(&body);
+    assert!(body.contains("service.name") && body.contains("orb"), "the spans say where they come from");
+    assert!(body.contains("http.client_ip") && body.contains("127.0.0.1"), "the request span names its client");
+    assert!(!body.contains("203.0.113.9"), "a spoofed X-Forwarded-For stays out of the trace");
+}

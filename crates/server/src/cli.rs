@@ -76,14 +76,17 @@ pub async fn main() -> std::process::ExitCode {
         }
     };
     telemetry::init(&settings);
-    match run(cli.command, settings).await {
+    let code = match run(cli.command, settings).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!(error = format!("{err:#}"), "orb stopped with an error");
             eprintln!("orb: {err:#}");
             std::process::ExitCode::FAILURE
         }
-    }
+    };
+    // Off the runtime's threads: the exporter's last send blocks.
+    let _ = tokio::task::spawn_blocking(telemetry::flush).await;
+    code
 }
 
 async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {

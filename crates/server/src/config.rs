@@ -187,6 +187,9 @@ pub struct Settings {
     pub log_format: Option<LogFormat>,
     /// Log filter (`RUST_LOG` syntax), overridden by `RUST_LOG`.
     pub log_level: String,
+    /// Where to send traces by OTLP over HTTP (`http://collector:4318/v1/traces`); none: no
+    /// trace export. The standard `OTEL_*` variables tune the exporter and the batching.
+    pub otlp_traces_endpoint: Option<String>,
     /// Origins allowed by CORS; empty means same-origin only.
     pub cors_origins: Vec<String>,
     /// Seconds in-flight requests get to finish on shutdown.
@@ -223,6 +226,7 @@ impl Default for Settings {
             body_limit_bytes: 1024 * 1024,
             log_format: None,
             log_level: "info,sqlx=warn,sea_orm=warn".into(),
+            otlp_traces_endpoint: None,
             cors_origins: Vec::new(),
             shutdown_grace_seconds: 30,
             workers: 0,

@@ -200,7 +200,7 @@ fn serve(listener: TcpListener, store: Store, settings: &Settings) -> anyhow::Re
                     response
                 }
             })
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<crate::telemetry::RequestSpan>::new())
     })
     .shutdown_timeout(settings.shutdown_grace_seconds)
     .client_request_timeout(Duration::from_secs(10));
