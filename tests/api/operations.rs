@@ -186,31 +186,40 @@ async fn wait_until_up(address: &str, child: &mut Child) {
     panic!("orb did not become ready:\n{}", child.log());
 }
 
-#[tokio::test]
-async fn sigterm_lets_in_flight_submissions_finish_and_exits_zero() {
-    let binary = orb_binary();
-    let db = TestDatabase::clone_template().await;
+/// Starts the built `orb` on `db` and a free port, with only the given settings besides the
+/// database and address (no configuration file, a clean environment); returns once ready.
+async fn start_orb(db: &TestDatabase, settings: &[(&str, String)]) -> (String, Child) {
     let port = free_port();
     let address = format!("http://127.0.0.1:{port}");
-    let log = std::env::temp_dir().join(format!("orb-shutdown-{}.log", uuid::Uuid::new_v4().simple()));
-    let process = Command::new(&binary)
+    let log = std::env::temp_dir().join(format!("orb-child-{}.log", uuid::Uuid::new_v4().simple()));
+    let process = Command::new(orb_binary())
         .args(["serve", "--no-migrate"])
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("ORB_CONFIG", "/nonexistent/orb.toml")
         .env("DATABASE_URL", db.url())
         .env("ORB_BIND", format!("127.0.0.1:{port}"))
-        .env("ORB_WORKERS", "2")
-        .env("ORB_DATABASE_POOL_SIZE", "6")
-        .env("ORB_SHUTDOWN_GRACE_SECONDS", "25")
-        .env("ORB_RATE_LIMITS__LOGIN_PER_MINUTE", "1000")
         .env("ORB_LOG_LEVEL", "info,sqlx=warn,sea_orm=warn")
+        .envs(settings.iter().map(|(key, value)| (*key, value.as_str())))
         .stdout(Stdio::from(std::fs::File::create(&log).expect("a log file")))
         .stderr(Stdio::from(std::fs::File::options().append(true).open(&log).expect("the log file")))
         .spawn()
         .expect("orb starts");
     let mut child = Child { process, log };
     wait_until_up(&address, &mut child).await;
+    (address, child)
+}
+
+#[tokio::test]
+async fn sigterm_lets_in_flight_submissions_finish_and_exits_zero() {
+    let db = TestDatabase::clone_template().await;
+    let settings = [
+        ("ORB_WORKERS", "2".to_owned()),
+        ("ORB_DATABASE_POOL_SIZE", "6".to_owned()),
+        ("ORB_SHUTDOWN_GRACE_SECONDS", "25".to_owned()),
+        ("ORB_RATE_LIMITS__LOGIN_PER_MINUTE", "1000".to_owned()),
+    ];
+    let (address, mut child) = start_orb(&db, &settings).await;
 
     let mut lead = Client::new(&address);
     lead.sign_in("lead@kings.demo.orb").await;
@@ -677,27 +686,13 @@ async fn fake_collector() -> (u16, tokio::sync::mpsc::UnboundedReceiver<(String,
 
 #[tokio::test]
 async fn traces_go_to_the_configured_otlp_endpoint_and_are_flushed_on_shutdown() {
-    let binary = orb_binary();
     let db = TestDatabase::clone_template().await;
     let (collector, mut received) = fake_collector().await;
-    let port = free_port();
-    let address = format!("http://127.0.0.1:{port}");
-    let log = std::env::temp_dir().join(format!("orb-otlp-{}.log", uuid::Uuid::new_v4().simple()));
-    let process = Command::new(&binary)
-        .args(["serve", "--no-migrate"])
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("ORB_CONFIG", "/nonexistent/orb.toml")
-        .env("DATABASE_URL", db.url())
-        .env("ORB_BIND", format!("127.0.0.1:{port}"))
-        .env("ORB_WORKERS", "1")
-        .env("ORB_OTLP_TRACES_ENDPOINT", format!("http://127.0.0.1:{collector}/v1/traces"))
-        .stdout(Stdio::from(std::fs::File::create(&log).expect("a log file")))
-        .stderr(Stdio::from(std::fs::File::options().append(true).open(&log).expect("the log file")))
-        .spawn()
-        .expect("orb starts");
-    let mut child = Child { process, log };
-    wait_until_up(&address, &mut child).await;
+    let settings = [
+        ("ORB_WORKERS", "1".to_owned()),
+        ("ORB_OTLP_TRACES_ENDPOINT", format!("http://127.0.0.1:{collector}/v1/traces")),
+    ];
+    let (address, mut child) = start_orb(&db, &settings).await;
     // From an untrusted peer, a forwarded address is not believed in traces either.
     let answered = reqwest::Client::new()
         .post(format!("{address}/graphql"))
