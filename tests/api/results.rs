@@ -73,14 +73,23 @@ async fn paper_wave(app: &TestApp, county: &str, forms: &[(Option<&str>, &str, u
             }));
         }
     }
-    let entered = lead
-        .graphql(
-            "mutation($id: ID!, $forms: [PaperFormInput!]!) { enterPaperForms(administrationId: $id, forms: $forms) { stored } }",
-            json!({ "id": id, "forms": paper }),
-        )
-        .await;
+    let entered = enter_paper(&lead, &id, &paper).await;
     assert_eq!(entered.ok()["enterPaperForms"]["stored"].as_array().map(Vec::len), Some(paper.len()));
     (lead, id)
+}
+
+/// Enters paper forms into the administration `id` as `lead`.
+async fn enter_paper(lead: &Caller, id: &str, forms: &[Value]) -> orb_tests::GraphqlResponse {
+    lead.graphql(
+        "mutation($id: ID!, $forms: [PaperFormInput!]!) { enterPaperForms(administrationId: $id, forms: $forms) { stored } }",
+        json!({ "id": id, "forms": forms }),
+    )
+    .await
+}
+
+/// Closes the administration `id` as `lead`.
+async fn close(lead: &Caller, id: &str) {
+    lead.graphql("mutation($id: ID!) { closeAdministration(id: $id) { status } }", json!({ "id": id })).await.ok();
 }
 
 fn perspective<'a>(results: &'a Value, name: &str) -> &'a Value {
@@ -96,7 +105,7 @@ async fn scores_are_released_at_close_to_the_lead_and_on_release_to_the_county_i
     let (lead, id) = kings_wave(&app).await;
     lead.graphql(RESULTS, json!({ "id": id })).await.expect_code("CONFLICT");
 
-    lead.graphql("mutation($id: ID!) { closeAdministration(id: $id) { status } }", json!({ "id": id })).await.ok();
+    close(&lead, &id).await;
     let results = lead.graphql(RESULTS, json!({ "id": id })).await;
     let results = results.ok()["administration"]["results"].clone();
     assert_eq!(results["overall"]["n"], 13);
@@ -163,7 +172,7 @@ async fn scores_are_released_at_close_to_the_lead_and_on_release_to_the_county_i
 async fn nobody_but_the_lead_and_the_respondent_reads_a_response_row() {
     let app = spawn_app().await;
     let (lead, id) = kings_wave(&app).await;
-    lead.graphql("mutation($id: ID!) { closeAdministration(id: $id) { status } }", json!({ "id": id })).await.ok();
+    close(&lead, &id).await;
     lead.graphql("mutation($id: ID!) { releaseResults(administrationId: $id) { id } }", json!({ "id": id })).await.ok();
     let store = app.runtime_store(2, std::time::Duration::from_secs(5)).await;
     for email in ["faculty@demo.orb", "staff@kings.demo.orb", "lead@alameda.demo.orb"] {
@@ -213,13 +222,9 @@ async fn released_wave(app: &TestApp, county: &str, key: &str, domain: &str, ans
             json!({ "idempotencyKey": format!("{county}-{key}-{n:04}-{}", answers.len()), "response": { "answers": answers, "perspective": "SOCIAL_WORKER" } })
         })
         .collect();
-    lead.graphql(
-        "mutation($id: ID!, $forms: [PaperFormInput!]!) { enterPaperForms(administrationId: $id, forms: $forms) { stored } }",
-        json!({ "id": id, "forms": forms }),
-    )
-    .await
+    enter_paper(&lead, &id, &forms).await
     .ok();
-    lead.graphql("mutation($id: ID!) { closeAdministration(id: $id) { status } }", json!({ "id": id })).await.ok();
+    close(&lead, &id).await;
     lead.graphql("mutation($id: ID!) { releaseResults(administrationId: $id) { id } }", json!({ "id": id })).await.ok();
     id
 }
@@ -327,13 +332,9 @@ async fn free_text_stays_with_the_county_unless_shared_and_never_reaches_faculty
             "answers": { "FIT1": 3, "FIT_HELP": format!("Idea number {n}") }, "perspective": "SOCIAL_WORKER" } })
         })
         .collect();
-    lead.graphql(
-        "mutation($id: ID!, $forms: [PaperFormInput!]!) { enterPaperForms(administrationId: $id, forms: $forms) { stored } }",
-        json!({ "id": id, "forms": forms }),
-    )
-    .await
+    enter_paper(&lead, &id, &forms).await
     .ok();
-    lead.graphql("mutation($id: ID!) { closeAdministration(id: $id) { status } }", json!({ "id": id })).await.ok();
+    close(&lead, &id).await;
     const FREE_TEXT: &str = "query($id: ID!) { administration(id: $id) { freeText { code withheld answers } } }";
     let read = lead.graphql(FREE_TEXT, json!({ "id": id })).await;
     let fit = read.ok()["administration"]["freeText"]
@@ -423,11 +424,7 @@ async fn an_interim_cut_freezes_so_watching_results_reveals_no_new_answer() {
     let late: Vec<Value> = (0..4)
         .map(|n| json!({ "idempotencyKey": format!("late-{n:04}"), "response": { "answers": { "FIT1": 1 }, "perspective": "SOCIAL_WORKER" } }))
         .collect();
-    lead.graphql(
-        "mutation($id: ID!, $forms: [PaperFormInput!]!) { enterPaperForms(administrationId: $id, forms: $forms) { stored } }",
-        json!({ "id": id, "forms": late }),
-    )
-    .await
+    enter_paper(&lead, &id, &late).await
     .ok();
     let again = lead.graphql(RESULTS, json!({ "id": id })).await;
     assert_eq!(
@@ -444,7 +441,7 @@ async fn an_interim_cut_freezes_so_watching_results_reveals_no_new_answer() {
     staff.graphql(RESULTS, json!({ "id": id })).await.expect_code("FORBIDDEN");
     lead.graphql("mutation($id: ID!) { releaseResults(administrationId: $id) { id } }", json!({ "id": id })).await.ok();
     assert_eq!(staff.graphql(RESULTS, json!({ "id": id })).await.ok()["administration"]["results"]["overall"]["n"], 13);
-    lead.graphql("mutation($id: ID!) { closeAdministration(id: $id) { status } }", json!({ "id": id })).await.ok();
+    close(&lead, &id).await;
     assert_eq!(lead.graphql(RESULTS, json!({ "id": id })).await.ok()["administration"]["results"]["overall"]["n"], 17);
 }
 
@@ -460,7 +457,7 @@ async fn a_small_team_in_a_unit_stays_hidden_across_the_cross_tab_its_margins_an
         (Some("Division 2"), "MANAGER", 6, 5),
     ];
     let (lead, id) = paper_wave(&app, "sacramento", &forms).await;
-    lead.graphql("mutation($id: ID!) { closeAdministration(id: $id) { status } }", json!({ "id": id })).await.ok();
+    close(&lead, &id).await;
     let read = lead
         .graphql(
             "query($id: ID!) { administration(id: $id) { results {
@@ -518,7 +515,7 @@ async fn a_survey_that_reopens_and_closes_again_shows_its_new_answers() {
     let app = spawn_app().await;
     let (lead, id) = kings_wave(&app).await;
     let n = |read: &orb_tests::GraphqlResponse| read.ok()["administration"]["results"]["overall"]["n"].clone();
-    lead.graphql("mutation($id: ID!) { closeAdministration(id: $id) { status } }", json!({ "id": id })).await.ok();
+    close(&lead, &id).await;
     assert_eq!(n(&lead.graphql(RESULTS, json!({ "id": id })).await), 13);
     // Scores are kept in memory once frozen; a new freeze must not be answered from the old.
     lead.graphql(
@@ -530,12 +527,8 @@ async fn a_survey_that_reopens_and_closes_again_shows_its_new_answers() {
     let late: Vec<Value> = (0..2)
         .map(|n| json!({ "idempotencyKey": format!("late-form-{n:04}"), "response": { "answers": {}, "perspective": "SUPERVISOR" } }))
         .collect();
-    lead.graphql(
-        "mutation($id: ID!, $forms: [PaperFormInput!]!) { enterPaperForms(administrationId: $id, forms: $forms) { stored } }",
-        json!({ "id": id, "forms": late }),
-    )
-    .await
+    enter_paper(&lead, &id, &late).await
     .ok();
-    lead.graphql("mutation($id: ID!) { closeAdministration(id: $id) { status } }", json!({ "id": id })).await.ok();
+    close(&lead, &id).await;
     assert_eq!(n(&lead.graphql(RESULTS, json!({ "id": id })).await), 15);
 }

@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::audit::{self, AuditEntry};
 use crate::entities::{buddy_pairings, cohort_counties, cohort_faculty, cohorts};
-use crate::error::{StoreError, StoreResult, conflict_on, sqlstate};
+use crate::error::{FOREIGN_KEY_VIOLATION, StoreError, StoreResult, conflict_on, refuse_on, sqlstate};
 use crate::page::{Page, PageRequest};
 use crate::session::{Change, Session};
 
@@ -113,16 +113,9 @@ pub async fn remove_county(change: &Change, _faculty: &Faculty, cohort: CohortId
         .filter(cohort_counties::Column::CountyId.eq(county.0))
         .exec(change.db())
         .await
-        .map_err(|err| {
-            if sqlstate(&err).as_deref() == Some("23503") {
-                StoreError::Refused(Refusal::conflict_on(
-                    "countyId",
-                    "the county still has buddy pairings in this cohort",
-                ))
-            } else {
-                StoreError::from(err)
-            }
-        })?
+        .map_err(refuse_on(FOREIGN_KEY_VIOLATION, || {
+            Refusal::conflict_on("countyId", "the county still has buddy pairings in this cohort")
+        }))?
         .rows_affected;
     if removed == 0 {
         return Err(Refusal::NotFound("cohort county").into());
@@ -278,9 +271,5 @@ async fn record(
 }
 
 fn missing_reference(err: sea_orm::DbErr) -> StoreError {
-    if sqlstate(&err).as_deref() == Some("23503") {
-        StoreError::Refused(Refusal::NotFound("cohort, county or user"))
-    } else {
-        StoreError::from(err)
-    }
+    refuse_on(FOREIGN_KEY_VIOLATION, || Refusal::NotFound("cohort, county or user"))(err)
 }

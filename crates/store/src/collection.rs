@@ -21,7 +21,7 @@ use serde_json::json;
 
 use crate::audit::{self, AuditEntry};
 use crate::entities::{administrations, invitations, responses};
-use crate::error::{StoreError, StoreResult, sqlstate};
+use crate::error::{FOREIGN_KEY_VIOLATION, StoreError, StoreResult, refuse_on, sqlstate};
 use crate::instruments::{self, VersionRecord, VersionStatus};
 use crate::session::{Change, Session};
 
@@ -610,11 +610,7 @@ fn pick_language(
 }
 
 fn unit_refused(err: sea_orm::DbErr) -> StoreError {
-    if sqlstate(&err).as_deref() == Some("23503") {
-        StoreError::Refused(Refusal::invalid("orgUnitId", "no such unit in this county"))
-    } else {
-        StoreError::from(err)
-    }
+    refuse_on(FOREIGN_KEY_VIOLATION, || Refusal::invalid("orgUnitId", "no such unit in this county"))(err)
 }
 
 /// Saves answers so far (any subset; `null` clears one). Refused once submitted or outside the window.

@@ -20,7 +20,7 @@ use serde_json::json;
 
 use crate::audit::{self, AuditEntry};
 use crate::entities::{county_key_messages, key_messages, message_test_messages, message_tests};
-use crate::error::{StoreError, StoreResult, sqlstate};
+use crate::error::{FOREIGN_KEY_VIOLATION, StoreError, StoreResult, refuse_on, sqlstate};
 use crate::page::{Page, PageRequest};
 use crate::session::{Change, Session};
 
@@ -144,13 +144,7 @@ fn position_taken(err: sea_orm::DbErr) -> StoreError {
 }
 
 fn in_use(message: &'static str) -> impl Fn(sea_orm::DbErr) -> StoreError {
-    move |err| {
-        if sqlstate(&err).as_deref() == Some("23503") {
-            StoreError::Refused(Refusal::conflict(message))
-        } else {
-            StoreError::from(err)
-        }
-    }
+    refuse_on(FOREIGN_KEY_VIOLATION, move || Refusal::conflict(message))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -450,16 +444,12 @@ async fn set_messages(change: &Change, lead: &LeadOf, test: MessageTestId, messa
                 .filter(message_test_messages::Column::Id.eq(row.id))
                 .exec(change.db())
                 .await
-                .map_err(|err| {
-                    if sqlstate(&err).as_deref() == Some("23503") {
-                        StoreError::Refused(Refusal::conflict_on(
-                            "input.messages",
-                            "a message that has feedback cannot be removed from the test",
-                        ))
-                    } else {
-                        StoreError::from(err)
-                    }
-                })?;
+                .map_err(refuse_on(FOREIGN_KEY_VIOLATION, || {
+                    Refusal::conflict_on(
+                        "input.messages",
+                        "a message that has feedback cannot be removed from the test",
+                    )
+                }))?;
         }
     }
     for (i, (state, adaptation)) in wanted.iter().enumerate() {

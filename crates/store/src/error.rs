@@ -86,15 +86,21 @@ fn is_io_failure(err: &DbErr) -> bool {
     }
 }
 
+/// SQLSTATE of a unique-constraint violation.
+pub(crate) const UNIQUE_VIOLATION: &str = "23505";
+/// SQLSTATE of a foreign-key violation: a row still referenced, or a reference to nothing.
+pub(crate) const FOREIGN_KEY_VIOLATION: &str = "23503";
+
+/// Maps a violation with SQLSTATE `code` to the refusal `refused` gives; other errors pass through.
+pub(crate) fn refuse_on(code: &'static str, refused: impl Fn() -> Refusal) -> impl Fn(DbErr) -> StoreError {
+    move |err| {
+        if sqlstate(&err).as_deref() == Some(code) { StoreError::Refused(refused()) } else { StoreError::from(err) }
+    }
+}
+
 /// Maps a unique-constraint violation to a `CONFLICT` on `field`; other errors pass through.
 pub(crate) fn conflict_on(field: &'static str, message: &'static str) -> impl Fn(DbErr) -> StoreError {
-    move |err| {
-        if sqlstate(&err).as_deref() == Some("23505") {
-            StoreError::Refused(Refusal::conflict_on(field, message))
-        } else {
-            StoreError::from(err)
-        }
-    }
+    refuse_on(UNIQUE_VIOLATION, move || Refusal::conflict_on(field, message))
 }
 
 /// Result of a store call.

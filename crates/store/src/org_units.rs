@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::audit::{self, AuditEntry};
 use crate::entities::org_units;
-use crate::error::{StoreError, StoreResult, sqlstate};
+use crate::error::{FOREIGN_KEY_VIOLATION, StoreError, StoreResult, refuse_on, sqlstate};
 use crate::page::{Page, PageRequest, encode_cursor};
 use crate::session::{Change, Session};
 
@@ -198,16 +198,9 @@ pub async fn delete(change: &Change, lead: &LeadOf, id: OrgUnitId) -> StoreResul
         .filter(org_units::Column::Id.eq(id.0))
         .exec(change.db())
         .await
-        .map_err(|err| {
-            if sqlstate(&err).as_deref() == Some("23503") {
-                StoreError::Refused(Refusal::conflict_on(
-                    "id",
-                    "the unit still has units under it; move or remove them first",
-                ))
-            } else {
-                StoreError::from(err)
-            }
-        })?;
+        .map_err(refuse_on(FOREIGN_KEY_VIOLATION, || {
+            Refusal::conflict_on("id", "the unit still has units under it; move or remove them first")
+        }))?;
     audit::record(
         change,
         AuditEntry {
