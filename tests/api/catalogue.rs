@@ -98,7 +98,10 @@ async fn the_runtime_role_is_no_superuser_bypasses_nothing_and_owns_nothing() {
     let owned = offenders(db, &RUNTIME_ROLE_OWNS.replace("{role}", &stand_in)).await;
     plant(&app.db, &format!("REVOKE {owner} FROM {stand_in}; DROP ROLE {stand_in}")).await;
     assert_eq!(attributes, [format!("{stand_in}: BYPASSRLS")], "a role that bypasses RLS is found");
-    assert!(owned.contains(&"owns relation responses".to_owned()), "membership of the owner's role is found: {owned:?}");
+    assert!(
+        owned.contains(&"owns relation responses".to_owned()),
+        "membership of the owner's role is found: {owned:?}"
+    );
 }
 
 const COUNTY_TABLES_WITHOUT_FORCED_RLS: &str = "

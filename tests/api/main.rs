@@ -4,6 +4,7 @@
 #![expect(clippy::expect_used, reason = "test code: a failed expectation is the test failing, with its message")]
 
 mod auth;
+mod catalogue;
 mod cli;
 mod closing_the_loop;
 mod cohorts;
@@ -12,9 +13,11 @@ mod counties;
 mod engagement;
 mod exactly_once;
 mod exports;
+mod graphql_abuse;
 mod instruments;
 mod operations;
 mod people;
 mod protocol;
 mod results;
 mod row_level_security;
+mod token_attacks;

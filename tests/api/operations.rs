@@ -131,12 +131,17 @@ fn orb_binary() -> PathBuf {
 }
 
 /// The `orb` binary running as a child process; killed if the test ends without stopping it.
-struct Child {
+pub(crate) struct Child {
     process: std::process::Child,
     log: PathBuf,
 }
 
 impl Child {
+    /// The process id, to read its resource use from `/proc`.
+    pub(crate) fn pid(&self) -> u32 {
+        self.process.id()
+    }
+
     fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
@@ -188,7 +193,7 @@ async fn wait_until_up(address: &str, child: &mut Child) {
 
 /// Starts the built `orb` on `db` and a free port, with only the given settings besides the
 /// database and address (no configuration file, a clean environment); returns once ready.
-async fn start_orb(db: &TestDatabase, settings: &[(&str, String)]) -> (String, Child) {
+pub(crate) async fn start_orb(db: &TestDatabase, settings: &[(&str, String)]) -> (String, Child) {
     let port = free_port();
     let address = format!("http://127.0.0.1:{port}");
     let log = std::env::temp_dir().join(format!("orb-child-{}.log", uuid::Uuid::new_v4().simple()));

@@ -23,21 +23,14 @@ const ME: &str = "{ me { user { email } globalRoles memberships { role county { 
 
 // Ed25519 keys made for these tests only (`openssl genpkey -algorithm ed25519`); never used
 // anywhere else.
-const CURRENT_PRIVATE: &str =
-    "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEILOfso2+rRsLYOVSonA83rRyxXpOlmV69ZzkSwjgd6eN\n-----END PRIVATE KEY-----\n";
-const CURRENT_PUBLIC: &str =
-    "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAUEn0eAF8ZjS3bq8803xmK9ISflxLjsEPpz0QxttvjG4=\n-----END PUBLIC KEY-----\n";
-const PREVIOUS_PRIVATE: &str =
-    "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEILVyfriviElIWrQKmIT4LigzmSo7RmiCvJBGrLv504hu\n-----END PRIVATE KEY-----\n";
-const PREVIOUS_PUBLIC: &str =
-    "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAH02j9ySAgpSB5N3UQ9JLJfTBeFxgGNMGxL4/N8PC2j4=\n-----END PUBLIC KEY-----\n";
-const RETIRED_PRIVATE: &str =
-    "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIDbdRFaKNynC9jidxZrSNqJBYS8rWyfcNyG5oT5dmvck\n-----END PRIVATE KEY-----\n";
-const RETIRED_PUBLIC: &str =
-    "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAJymhhNAytEnqNblwRsK2GWMVEPxVrTJRrbgOsv4IAj8=\n-----END PUBLIC KEY-----\n";
+const CURRENT_PRIVATE: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEILOfso2+rRsLYOVSonA83rRyxXpOlmV69ZzkSwjgd6eN\n-----END PRIVATE KEY-----\n";
+const CURRENT_PUBLIC: &str = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAUEn0eAF8ZjS3bq8803xmK9ISflxLjsEPpz0QxttvjG4=\n-----END PUBLIC KEY-----\n";
+const PREVIOUS_PRIVATE: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEILVyfriviElIWrQKmIT4LigzmSo7RmiCvJBGrLv504hu\n-----END PRIVATE KEY-----\n";
+const PREVIOUS_PUBLIC: &str = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAH02j9ySAgpSB5N3UQ9JLJfTBeFxgGNMGxL4/N8PC2j4=\n-----END PUBLIC KEY-----\n";
+const RETIRED_PRIVATE: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIDbdRFaKNynC9jidxZrSNqJBYS8rWyfcNyG5oT5dmvck\n-----END PRIVATE KEY-----\n";
+const RETIRED_PUBLIC: &str = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAJymhhNAytEnqNblwRsK2GWMVEPxVrTJRrbgOsv4IAj8=\n-----END PUBLIC KEY-----\n";
 /// An attacker's own key, unknown to the service.
-const ATTACKER_PRIVATE: &str =
-    "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIBotRc07BIR1uhyGzRqh8WxdziRZy7P09pdjsulJA5qi\n-----END PRIVATE KEY-----\n";
+const ATTACKER_PRIVATE: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIBotRc07BIR1uhyGzRqh8WxdziRZy7P09pdjsulJA5qi\n-----END PRIVATE KEY-----\n";
 
 /// How a hand-made token is signed.
 enum Signer<'a> {
@@ -53,11 +46,8 @@ enum Signer<'a> {
 /// rather than with `jsonwebtoken::encode`, so headers the library would never write (`none`,
 /// an embedded `jwk`) can be sent.
 fn token(header: &Value, claims: &Value, signer: Signer<'_>) -> String {
-    let message = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header.to_string()),
-        URL_SAFE_NO_PAD.encode(claims.to_string())
-    );
+    let message =
+        format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
     let signature = match signer {
         Signer::Unsigned => String::new(),
         Signer::Secret(secret, alg) => {
@@ -140,10 +130,23 @@ async fn unsigned_altered_and_malformed_hs256_tokens_are_refused() {
     assert_accepted(&app, "the genuine token", &genuine, "lead@calaveras.demo.orb").await;
 
     let attacks = [
-        ("alg none, no signature", token(&json!({ "alg": "none", "kid": "development" }), &claims(&lead), Signer::Unsigned)),
-        ("alg None, no signature", token(&json!({ "alg": "None", "kid": "development" }), &claims(&lead), Signer::Unsigned)),
+        (
+            "alg none, no signature",
+            token(&json!({ "alg": "none", "kid": "development" }), &claims(&lead), Signer::Unsigned),
+        ),
+        (
+            "alg None, no signature",
+            token(&json!({ "alg": "None", "kid": "development" }), &claims(&lead), Signer::Unsigned),
+        ),
         ("HS256 header, signature stripped", token(&hs256("development"), &claims(&lead), Signer::Unsigned)),
-        ("HS512 with the right secret", token(&json!({ "alg": "HS512", "kid": "development" }), &claims(&lead), Signer::Secret(secret, Algorithm::HS512))),
+        (
+            "HS512 with the right secret",
+            token(
+                &json!({ "alg": "HS512", "kid": "development" }),
+                &claims(&lead),
+                Signer::Secret(secret, Algorithm::HS512),
+            ),
+        ),
         ("payload swapped under a genuine signature", swapped),
         ("exp as a string", dev_token(&claims_with(&lead, json!({ "exp": (now + 600).to_string() })))),
         ("nbf as a string in the future", dev_token(&claims_with(&lead, json!({ "nbf": (now + 3600).to_string() })))),
@@ -153,9 +156,15 @@ async fn unsigned_altered_and_malformed_hs256_tokens_are_refused() {
         ("no sub", dev_token(&claims_with(&lead, json!({ "sub": null })))),
         ("sub not a user id", dev_token(&claims_with(&lead, json!({ "sub": "lead@calaveras.demo.orb" })))),
         ("sub of no user", dev_token(&claims_with(&lead, json!({ "sub": uuid::Uuid::now_v7().to_string() })))),
-        ("the respondent audience on a user's claims", dev_token(&claims_with(&lead, json!({ "aud": "orb-api:respondent" })))),
+        (
+            "the respondent audience on a user's claims",
+            dev_token(&claims_with(&lead, json!({ "aud": "orb-api:respondent" }))),
+        ),
         ("no kid", token(&json!({ "alg": "HS256" }), &claims(&lead), Signer::Secret(secret, Algorithm::HS256))),
-        ("a path for kid", token(&hs256("../../../../dev/null"), &claims(&lead), Signer::Secret(b"", Algorithm::HS256))),
+        (
+            "a path for kid",
+            token(&hs256("../../../../dev/null"), &claims(&lead), Signer::Secret(b"", Algorithm::HS256)),
+        ),
     ];
     let tried = assert_all_refused(&app, &attacks).await;
     assert_eq!(tried, 16);
@@ -188,10 +197,7 @@ async fn role_and_county_claims_in_a_token_grant_nothing() {
         .await
         .expect_code("FORBIDDEN");
     caller
-        .graphql(
-            "mutation($id: ID!) { grantGlobalRole(userId: $id, role: ADMIN) { id } }",
-            json!({ "id": staff }),
-        )
+        .graphql("mutation($id: ID!) { grantGlobalRole(userId: $id, role: ADMIN) { id } }", json!({ "id": staff }))
         .await
         .expect_code("FORBIDDEN");
     assert_eq!(app.db.snapshot().await, before, "nothing changed");
@@ -203,10 +209,8 @@ async fn tokens_are_not_interchangeable_between_their_uses() {
     let lead = app.sign_in("lead@orange.demo.orb").await;
     let access = lead.access_token.clone().expect("an access token");
     let refresh = lead.refresh_token.clone().expect("a refresh token");
-    let started = app
-        .anonymous()
-        .graphql("mutation { startResponse(code: \"6NVD-6M31-XBWE-N0D5\") { token } }", json!({}))
-        .await;
+    let started =
+        app.anonymous().graphql("mutation { startResponse(code: \"6NVD-6M31-XBWE-N0D5\") { token } }", json!({})).await;
     let respondent = started.ok()["startResponse"]["token"].as_str().expect("a respondent token").to_owned();
 
     // A respondent token whose scope is altered (another county), keeping its signature.
@@ -300,13 +304,18 @@ async fn with_asymmetric_keys_only_the_current_and_overlapping_keys_are_accepted
 
     let signed_in: Caller = app.sign_in(email).await;
     let issued = signed_in.access_token.clone().expect("an access token");
-    let header: Value = serde_json::from_slice(
-        &URL_SAFE_NO_PAD.decode(issued.split('.').next().expect("a header")).expect("base64"),
-    )
-    .expect("JSON");
+    let header: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(issued.split('.').next().expect("a header")).expect("base64"))
+            .expect("JSON");
     assert_eq!((header["alg"].as_str(), header["kid"].as_str()), (Some("EdDSA"), Some("current")), "{header}");
     assert_accepted(&app, "a token the service issued", &issued, email).await;
-    assert_accepted(&app, "the current key", &token(&eddsa("current"), &claims(&lead), Signer::Ed25519(CURRENT_PRIVATE)), email).await;
+    assert_accepted(
+        &app,
+        "the current key",
+        &token(&eddsa("current"), &claims(&lead), Signer::Ed25519(CURRENT_PRIVATE)),
+        email,
+    )
+    .await;
     assert_accepted(
         &app,
         "the previous key inside its overlap window",
@@ -318,17 +327,57 @@ async fn with_asymmetric_keys_only_the_current_and_overlapping_keys_are_accepted
     let attacker_jwk = json!({ "kty": "OKP", "crv": "Ed25519",
                                "x": "yF9DFS0oO__erAD5MRATd8nFxBiLSp2vmYufoJMOqyg" });
     let attacks = [
-        ("the retired key after its overlap window", token(&eddsa("retired"), &claims(&lead), Signer::Ed25519(RETIRED_PRIVATE))),
-        ("HS256 signed with the current public key as the secret", token(&hs256("current"), &claims(&lead), Signer::Secret(CURRENT_PUBLIC.as_bytes(), Algorithm::HS256))),
-        ("HS256 signed with the previous public key as the secret", token(&hs256("previous"), &claims(&lead), Signer::Secret(PREVIOUS_PUBLIC.as_bytes(), Algorithm::HS256))),
-        ("the development HS256 secret", token(&hs256("current"), &claims(&lead), Signer::Secret(DEVELOPMENT_JWT_SECRET.as_bytes(), Algorithm::HS256))),
-        ("an attacker's key under the current kid", token(&eddsa("current"), &claims(&lead), Signer::Ed25519(ATTACKER_PRIVATE))),
-        ("an attacker's key embedded as jwk", token(&json!({ "alg": "EdDSA", "kid": "current", "jwk": attacker_jwk }), &claims(&lead), Signer::Ed25519(ATTACKER_PRIVATE))),
+        (
+            "the retired key after its overlap window",
+            token(&eddsa("retired"), &claims(&lead), Signer::Ed25519(RETIRED_PRIVATE)),
+        ),
+        (
+            "HS256 signed with the current public key as the secret",
+            token(&hs256("current"), &claims(&lead), Signer::Secret(CURRENT_PUBLIC.as_bytes(), Algorithm::HS256)),
+        ),
+        (
+            "HS256 signed with the previous public key as the secret",
+            token(&hs256("previous"), &claims(&lead), Signer::Secret(PREVIOUS_PUBLIC.as_bytes(), Algorithm::HS256)),
+        ),
+        (
+            "the development HS256 secret",
+            token(
+                &hs256("current"),
+                &claims(&lead),
+                Signer::Secret(DEVELOPMENT_JWT_SECRET.as_bytes(), Algorithm::HS256),
+            ),
+        ),
+        (
+            "an attacker's key under the current kid",
+            token(&eddsa("current"), &claims(&lead), Signer::Ed25519(ATTACKER_PRIVATE)),
+        ),
+        (
+            "an attacker's key embedded as jwk",
+            token(
+                &json!({ "alg": "EdDSA", "kid": "current", "jwk": attacker_jwk }),
+                &claims(&lead),
+                Signer::Ed25519(ATTACKER_PRIVATE),
+            ),
+        ),
         ("an unknown kid", token(&eddsa("2019-01"), &claims(&lead), Signer::Ed25519(CURRENT_PRIVATE))),
         ("no kid", token(&json!({ "alg": "EdDSA" }), &claims(&lead), Signer::Ed25519(CURRENT_PRIVATE))),
         ("alg none", token(&json!({ "alg": "none", "kid": "current" }), &claims(&lead), Signer::Unsigned)),
-        ("expired beyond the leeway", token(&eddsa("current"), &claims_with(&lead, json!({ "exp": Utc::now().timestamp() - 120 })), Signer::Ed25519(CURRENT_PRIVATE))),
-        ("nbf in the future", token(&eddsa("current"), &claims_with(&lead, json!({ "nbf": Utc::now().timestamp() + 3600 })), Signer::Ed25519(CURRENT_PRIVATE))),
+        (
+            "expired beyond the leeway",
+            token(
+                &eddsa("current"),
+                &claims_with(&lead, json!({ "exp": Utc::now().timestamp() - 120 })),
+                Signer::Ed25519(CURRENT_PRIVATE),
+            ),
+        ),
+        (
+            "nbf in the future",
+            token(
+                &eddsa("current"),
+                &claims_with(&lead, json!({ "nbf": Utc::now().timestamp() + 3600 })),
+                Signer::Ed25519(CURRENT_PRIVATE),
+            ),
+        ),
     ];
     let tried = assert_all_refused(&app, &attacks).await;
     assert_eq!(tried, 11);
