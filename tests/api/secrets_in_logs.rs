@@ -61,11 +61,36 @@ fn sentinel(what: &str) -> String {
     format!("{what}-{}", uuid::Uuid::new_v4().simple())
 }
 
-/// The most verbose logging the service has, as JSON lines, with a signing secret of our own.
-fn verbose(jwt_secret: &str) -> Vec<(&'static str, String)> {
+/// How the service writes its lines: JSON prints the innermost span's fields, the readable
+/// format every enclosing span's, so a secret in an outer span shows in one and not the other.
+#[derive(Debug, Clone, Copy)]
+enum Format {
+    Json,
+    Pretty,
+}
+
+impl Format {
+    fn setting(self) -> &'static str {
+        match self {
+            Self::Json => "json",
+            Self::Pretty => "pretty",
+        }
+    }
+
+    /// What a trace-level log in this format certainly holds.
+    fn markers(self) -> [&'static str; 4] {
+        match self {
+            Self::Json => [r#""level":"DEBUG""#, r#""level":"TRACE""#, "/auth/login", "/graphql"],
+            Self::Pretty => ["DEBUG", "TRACE", "/auth/login", "/graphql"],
+        }
+    }
+}
+
+/// The most verbose logging the service has, with a signing secret of our own.
+fn verbose(format: Format, jwt_secret: &str) -> Vec<(&'static str, String)> {
     vec![
         ("RUST_LOG", "trace".to_owned()),
-        ("ORB_LOG_FORMAT", "json".to_owned()),
+        ("ORB_LOG_FORMAT", format.setting().to_owned()),
         ("ORB_JWT__SECRET", jwt_secret.to_owned()),
         ("ORB_WORKERS", "1".to_owned()),
     ]
@@ -141,7 +166,16 @@ fn create_account(database_url: &str, settings: &[(&str, String)], email: &str, 
 }
 
 #[tokio::test]
-async fn no_password_token_code_or_answer_reaches_the_logs_even_at_trace() {
+async fn no_password_token_code_or_answer_reaches_json_logs_even_at_trace() {
+    scan_a_journey(Format::Json).await;
+}
+
+#[tokio::test]
+async fn no_password_token_code_or_answer_reaches_readable_logs_even_at_trace() {
+    scan_a_journey(Format::Pretty).await;
+}
+
+async fn scan_a_journey(format: Format) {
     let db = TestDatabase::clone_template().await;
     let mut secrets = Secrets(Vec::new());
     let jwt_secret = sentinel("jwt-signing-secret");
@@ -157,7 +191,7 @@ async fn no_password_token_code_or_answer_reaches_the_logs_even_at_trace() {
     let mut runtime_url = owner_url.clone();
     runtime_url.set_username(orb_server::database::RUNTIME_ROLE).expect("a user name");
     runtime_url.set_password(Some(&runtime_password)).expect("a password");
-    let mut settings = verbose(&jwt_secret);
+    let mut settings = verbose(format, &jwt_secret);
     settings.push(("ORB_RUNTIME_DATABASE_URL", runtime_url.to_string()));
 
     // An account made on the command line, its password on stdin.
@@ -313,14 +347,14 @@ async fn no_password_token_code_or_answer_reaches_the_logs_even_at_trace() {
     // The log is the verbose one: requests, spans and debug lines are all there.
     let lines = log.lines().count();
     assert!(lines >= 50, "a trace-level run writes a lot, got {lines} lines:\n{log}");
-    for expected in [r#""level":"DEBUG""#, r#""level":"TRACE""#, "/auth/login", "/graphql"] {
+    for expected in format.markers() {
         assert!(log.contains(expected), "the log has {expected}");
     }
 
     let mut leaks = secrets.find_in("orb serve's output", &log);
     leaks.extend(secrets.find_in("orb user create's output", &cli_output));
     println!(
-        "log scan: {} lines from orb serve and {} from orb user create, {} secrets looked for, {} found",
+        "log scan ({format:?}): {} lines from orb serve and {} from orb user create, {} secrets looked for, {} found",
         lines,
         cli_output.lines().count(),
         secrets.0.len(),

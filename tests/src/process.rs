@@ -62,7 +62,8 @@ impl OrbProcess {
         Self::start_with(database_url, &["serve", "--no-migrate"], settings).await
     }
 
-    /// Starts `orb <args>` as [`OrbProcess::start`] does (`serve --demo` prepares a database).
+    /// Starts `orb <args>` as [`OrbProcess::start`] does (`serve --demo` prepares a database:
+    /// migrations and the demo may take a while on a busy machine, so it waits up to 2 minutes).
     pub async fn start_with(database_url: &str, args: &[&str], settings: &[(&str, String)]) -> Self {
         let port = free_port();
         let mut orb = Self {
@@ -74,7 +75,7 @@ impl OrbProcess {
             log: std::env::temp_dir().join(format!("orb-child-{}.log", uuid::Uuid::new_v4().simple())),
         };
         orb.spawn(args);
-        orb.wait_until_ready(Duration::from_secs(30)).await;
+        orb.wait_until_ready(Duration::from_secs(120)).await;
         orb
     }
 
