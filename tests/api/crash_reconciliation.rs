@@ -645,11 +645,15 @@ async fn crash_and_reconcile(scenario: Scenario) {
     figures.seconds = seconds;
     println!("{figures}");
 
-    assert!(
-        figures.reconciled() && problems.is_empty(),
-        "the database does not reconcile with what clients heard:\n{figures}{}",
-        problems.join("\n")
-    );
+    if !(figures.reconciled() && problems.is_empty()) {
+        let log = orb.log();
+        let tail: Vec<&str> = log.lines().rev().take(40).collect();
+        panic!(
+            "the database does not reconcile with what clients heard:\n{figures}{}\n\norb's last lines:\n{}",
+            problems.join("\n"),
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        );
+    }
     let expected = scenario.rounds as usize;
     assert!(
         crashes.orb_kills == expected && crashes.postgres_restarts == expected,
