@@ -27,8 +27,8 @@ const CALLERS: [&str; 6] = ["anonymous", "respondent", "staff", "lead", "faculty
 const TARGETS: [&str; 3] = ["own", "buddy", "other"];
 /// What a cell may say.
 const OUTCOMES: [&str; 6] = ["ok", "none", "UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND", "-"];
-/// Mutation operations set up and run at once, each on its own database.
-const PARALLEL_OPERATIONS: usize = 3;
+/// Groups of successful mutations run at once, each on its own copy of the fixture.
+const PARALLEL_GROUPS: usize = 3;
 
 #[derive(Debug, Deserialize)]
 struct Spec {
@@ -69,6 +69,7 @@ struct Operation {
     method: Option<String>,
     path: Option<String>,
     body: Option<Value>,
+    group: Option<String>,
     #[serde(default)]
     fresh_state_per_allowed_cell: bool,
 }
@@ -320,9 +321,10 @@ async fn outcome(service: &Service, operation: &Operation, token: Option<&str>, 
         }
         let body: Value = request.send().await.expect("the service answers").json().await.unwrap_or_default();
         return match body["errors"].as_array().and_then(|errors| errors.first()) {
-            Some(error) => error["extensions"]["code"]
-                .as_str()
-                .map_or_else(|| format!("an error without a code: {error}"), str::to_owned),
+            Some(error) => error["extensions"]["code"].as_str().map_or_else(
+                || format!("an error without a code: {error}"),
+                |code| format!("{code} ({})", error["message"].as_str().unwrap_or_default()),
+            ),
             None if body["data"].is_null() => format!("no data: {body}"),
             None if nothing_listed(&body["data"]) => "none".into(),
             None => "ok".into(),
@@ -355,19 +357,15 @@ async fn outcome(service: &Service, operation: &Operation, token: Option<&str>, 
     }
 }
 
-/// A running service the cells call: the harness's, or one started here on a copy of the
-/// fixture (without the harness's own database, which would be one more copy to make).
+/// A service the cells call, started here on a copy of the fixture (the harness's `spawn_app`
+/// would make one more copy, of the demo template, that no cell uses).
 struct Service {
     address: String,
     http: reqwest::Client,
-    handle: Option<orb_server::startup::ServerHandle>,
+    handle: orb_server::startup::ServerHandle,
 }
 
 impl Service {
-    fn of(app: &TestApp) -> Self {
-        Self { address: app.address.clone(), http: app.http().clone(), handle: None }
-    }
-
     async fn on_copy_of(fixture: &str) -> (FixtureCopy, Self) {
         let copy = FixtureCopy::of(fixture).await;
         let settings = Settings {
@@ -385,14 +383,12 @@ impl Service {
         let handle = app.handle();
         tokio::spawn(app.run_until_stopped());
         let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("http client");
-        (copy, Self { address, http, handle: Some(handle) })
+        (copy, Self { address, http, handle })
     }
 
     async fn stop(self) {
-        if let Some(handle) = self.handle {
-            // Every cell has had its answer: nothing is in flight to wait for.
-            handle.stop(false).await;
-        }
+        // Every cell has had its answer: nothing is in flight to wait for.
+        self.handle.stop(false).await;
     }
 }
 
@@ -421,7 +417,9 @@ impl World {
 async fn run(service: &Service, world: &World, cell: &Cell) -> Option<String> {
     let token = world.tokens[&cell.caller].as_deref();
     let got = outcome(service, &cell.operation, token, world.values_for(cell.target)).await;
-    (got != cell.expected).then(|| {
+    // A refusal's message follows its code, to explain a difference.
+    let code = got.split(" (").next().unwrap_or_default();
+    (code != cell.expected).then(|| {
         format!(
             "{} | caller {} | target {} | expected {} | got {got}",
             cell.operation.name, cell.caller, cell.target, cell.expected
@@ -450,31 +448,24 @@ fn cells(rows: &[Row], operations: &BTreeMap<String, Operation>) -> Vec<Cell> {
     cells
 }
 
-/// Runs one mutation's cells on fresh copies of the fixture: the refusals first (together:
-/// they must change nothing), then each expected success in turn.
-async fn run_mutation(fixture: &str, world: &World, cells: Vec<Cell>) -> Vec<String> {
-    let fresh_per_success = cells.first().is_some_and(|c| c.operation.fresh_state_per_allowed_cell);
-    let (allowed, refused): (Vec<Cell>, Vec<Cell>) = cells.into_iter().partition(|c| c.expected == "ok");
+/// Runs the successes of one group of mutations on a fresh copy of the fixture, in
+/// operations.toml's order; an operation that asks for it gets a fresh copy per success.
+async fn run_successes(fixture: &str, world: &World, cells: Vec<Cell>) -> Vec<String> {
     let mut differences = Vec::new();
-    let t0 = Instant::now();
-    let name = refused.first().or(allowed.first()).map(|c| c.operation.name.clone()).unwrap_or_default();
     let (mut copy, mut service) = Service::on_copy_of(fixture).await;
-    let t1 = t0.elapsed();
-    differences
-        .extend(futures::future::join_all(refused.iter().map(|c| run(&service, world, c))).await.into_iter().flatten());
-    for (i, cell) in allowed.iter().enumerate() {
-        if fresh_per_success && i > 0 {
+    let mut previous: Option<String> = None;
+    for cell in &cells {
+        let same_operation = previous.as_deref() == Some(cell.operation.name.as_str());
+        if same_operation && cell.operation.fresh_state_per_allowed_cell {
             service.stop().await;
             drop(copy);
             (copy, service) = Service::on_copy_of(fixture).await;
         }
+        previous = Some(cell.operation.name.clone());
         differences.extend(run(&service, world, cell).await);
     }
-    let t2 = t0.elapsed();
     service.stop().await;
-    let t3 = t0.elapsed();
     drop(copy);
-    eprintln!("TIMING {name}: start {t1:.2?} cells {t2:.2?} stop {t3:.2?} dropped {:.2?}", t0.elapsed());
     differences
 }
 
@@ -483,10 +474,11 @@ async fn every_caller_gets_what_the_access_matrix_says() {
     let started = Instant::now();
     let spec = spec();
     let rows = matrix();
-    let operations: BTreeMap<String, Operation> =
-        spec.operation.iter().map(|o| (o.name.clone(), o.clone())).collect();
+    let operations: BTreeMap<String, Operation> = spec.operation.iter().map(|o| (o.name.clone(), o.clone())).collect();
+    let position: BTreeMap<&str, usize> =
+        spec.operation.iter().enumerate().map(|(i, o)| (o.name.as_str(), i)).collect();
 
-    // The fixture: each target county gets the rows the requests name.
+    // The fixture: each target county gets the rows the requests name; then it is frozen.
     let base = spawn_app().await;
     let mut values = BTreeMap::new();
     for target in TARGETS {
@@ -507,40 +499,60 @@ async fn every_caller_gets_what_the_access_matrix_says() {
     assert!(respondent.is_some(), "the fixture gives the respondent a token");
     tokens.insert("respondent".to_owned(), respondent);
     let world = World { values, tokens };
+    let fixture = freeze_as_template(&base).await;
+    drop(base);
     let set_up = started.elapsed();
 
+    // `ACCESS_MATRIX_ONLY=mutation.create` runs only the operations whose name (or group)
+    // contains it, when working on a few rows.
+    let only = std::env::var("ACCESS_MATRIX_ONLY").unwrap_or_default();
+    let selected = |row: &Row| {
+        let group = operations.get(&row.operation).and_then(|o| o.group.as_deref()).unwrap_or_default();
+        row.operation.contains(&only) || group.contains(&only)
+    };
+    let rows: Vec<Row> = rows.into_iter().filter(selected).collect();
     let all = cells(&rows, &operations);
-    let (mutations, reads): (Vec<Cell>, Vec<Cell>) =
-        all.iter().cloned().partition(|c| c.operation.name.starts_with("mutation."));
+    let is_success = |c: &Cell| c.operation.name.starts_with("mutation.") && c.expected == "ok";
+    let (successes, unchanging): (Vec<Cell>, Vec<Cell>) = all.iter().cloned().partition(is_success);
 
-    // Queries and REST routes change nothing a later cell depends on: all on the fixture.
-    let reader = Service::of(&base);
-    let mut differences: Vec<String> =
-        futures::stream::iter(reads.iter().map(|c| run(&reader, &world, c))).buffer_unordered(8).collect::<Vec<_>>().await.into_iter().flatten().collect();
-    let reads_done = started.elapsed();
+    // Reads and refusals change nothing: all of them at once, on one copy.
+    let (shared_copy, shared) = Service::on_copy_of(&fixture.name).await;
+    let mut differences: Vec<String> = futures::stream::iter(unchanging.iter().map(|c| run(&shared, &world, c)))
+        .buffer_unordered(8)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    shared.stop().await;
+    drop(shared_copy);
+    let unchanging_done = started.elapsed();
 
-    // Mutations change state: each on its own copy of the fixture.
-    let fixture = freeze_as_template(&base).await;
-    let mut by_operation: BTreeMap<String, Vec<Cell>> = BTreeMap::new();
-    for cell in mutations {
-        by_operation.entry(cell.operation.name.clone()).or_default().push(cell);
+    // Successes change state: each group on its own copy, in operations.toml's order.
+    let mut groups: BTreeMap<String, Vec<Cell>> = BTreeMap::new();
+    for cell in successes.iter().cloned() {
+        let group = cell.operation.group.clone().unwrap_or_else(|| cell.operation.name.clone());
+        groups.entry(group).or_default().push(cell);
     }
-    let mutation_differences: Vec<Vec<String>> = futures::stream::iter(
-        by_operation.into_values().map(|cells| run_mutation(&fixture.name, &world, cells)),
-    )
-    .buffer_unordered(PARALLEL_OPERATIONS)
-    .collect()
-    .await;
-    differences.extend(mutation_differences.into_iter().flatten());
+    for cells in groups.values_mut() {
+        cells.sort_by_key(|c| position[c.operation.name.as_str()]);
+    }
+    let group_count = groups.len();
+    let success_differences: Vec<Vec<String>> =
+        futures::stream::iter(groups.into_values().map(|cells| run_successes(&fixture.name, &world, cells)))
+            .buffer_unordered(PARALLEL_GROUPS)
+            .collect()
+            .await;
+    differences.extend(success_differences.into_iter().flatten());
     differences.sort();
     eprintln!(
-        "access matrix: {} rows, {} cells ({} reads, {} mutation cells); setup {:.1?}, reads {:.1?}, total {:.1?}",
+        "access matrix: {} rows, {} cells ({} reads and refusals, {} successes in {group_count} groups); \
+         setup {set_up:.1?}, reads and refusals {:.1?}, total {:.1?}",
         rows.len(),
         all.len(),
-        reads.len(),
-        all.len() - reads.len(),
-        set_up,
-        reads_done - set_up,
+        unchanging.len(),
+        successes.len(),
+        unchanging_done - set_up,
         started.elapsed()
     );
     assert!(
@@ -599,8 +611,7 @@ fn the_access_matrix_lists_every_operation_and_only_those() {
         problems.push("operations.toml names an operation twice".into());
     }
     for operation in &listed {
-        let callers: Vec<&str> =
-            rows.iter().filter(|r| &r.operation == operation).map(|r| r.caller.as_str()).collect();
+        let callers: Vec<&str> = rows.iter().filter(|r| &r.operation == operation).map(|r| r.caller.as_str()).collect();
         if callers != CALLERS {
             problems.push(format!("{operation}: callers {callers:?}, expected one row each of {CALLERS:?}"));
         }
