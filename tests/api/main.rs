@@ -3,6 +3,7 @@
 
 #![expect(clippy::expect_used, reason = "test code: a failed expectation is the test failing, with its message")]
 
+mod access_matrix;
 mod auth;
 mod cli;
 mod closing_the_loop;

@@ -406,7 +406,7 @@ async fn forwarded_headers_count_only_from_a_trusted_proxy() {
 }
 
 /// Every `(METHOD, path)` that `startup.rs` registers with `.route("…", web::method()…)`.
-fn registered_routes() -> std::collections::BTreeSet<(String, String)> {
+pub(crate) fn registered_routes() -> std::collections::BTreeSet<(String, String)> {
     let source = include_str!("../../crates/server/src/startup.rs");
     let mut routes = std::collections::BTreeSet::new();
     for (at, _) in source.match_indices(".route(\"") {
