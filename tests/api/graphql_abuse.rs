@@ -304,14 +304,16 @@ async fn a_ten_megabyte_body_is_refused_with_413_and_the_services_memory_stays_f
     // The built binary, so its memory is its own (the in-process services of other tests share
     // this test's process).
     let db = orb_tests::TestDatabase::clone_template().await;
-    let (address, child) = crate::operations::start_orb(&db, &[]).await;
+    let orb = orb_tests::process::OrbProcess::start(&db.url(), &[]).await;
+    let address = orb.address.clone();
+    let pid = orb.pid().expect("orb runs");
     let http = reqwest::Client::new();
     let ordinary = json!({ "query": "{ __typename }" });
     for _ in 0..20 {
         let answer = http.post(format!("{address}/graphql")).json(&ordinary).send().await.expect("answers");
         assert_eq!(answer.status(), StatusCode::OK);
     }
-    let settled = peak_memory(child.pid());
+    let settled = peak_memory(pid);
 
     const TEN_MB: usize = 10 * 1024 * 1024;
     let floods = (0..8).map(|i| send_huge_body(&address, TEN_MB, i % 2 == 1));
@@ -320,7 +322,7 @@ async fn a_ten_megabyte_body_is_refused_with_413_and_the_services_memory_stays_f
     let answer = http.post(format!("{address}/graphql")).json(&ordinary).send().await.expect("answers");
     assert_eq!(answer.status(), StatusCode::OK, "the service keeps answering");
 
-    let grown = peak_memory(child.pid()).saturating_sub(settled);
+    let grown = peak_memory(pid).saturating_sub(settled);
     // Eight bodies of 10 MB would need 80 MB if any were buffered; reading up to the 1 MB limit
     // of each at once needs 8 MB at most.
     assert!(grown < 24 * 1024 * 1024, "peak memory grew by {} KB for 80 MB sent", grown / 1024);

@@ -3,6 +3,7 @@
 
 #![expect(clippy::expect_used, reason = "test code: a failed expectation is the test failing, with its message")]
 
+mod access_matrix;
 mod auth;
 mod catalogue;
 mod cli;
@@ -10,6 +11,7 @@ mod closing_the_loop;
 mod cohorts;
 mod collection;
 mod counties;
+mod crash_reconciliation;
 mod engagement;
 mod exactly_once;
 mod exports;
@@ -20,4 +22,5 @@ mod people;
 mod protocol;
 mod results;
 mod row_level_security;
+mod secrets_in_logs;
 mod token_attacks;
