@@ -5,6 +5,7 @@
 
 mod access_matrix;
 mod auth;
+mod catalogue;
 mod cli;
 mod closing_the_loop;
 mod cohorts;
@@ -14,6 +15,7 @@ mod crash_reconciliation;
 mod engagement;
 mod exactly_once;
 mod exports;
+mod graphql_abuse;
 mod instruments;
 mod operations;
 mod people;
@@ -21,3 +23,4 @@ mod protocol;
 mod results;
 mod row_level_security;
 mod secrets_in_logs;
+mod token_attacks;

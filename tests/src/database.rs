@@ -187,11 +187,15 @@ async fn ensure_template() -> String {
 }
 
 async fn build_template(admin: &DatabaseConnection, template: &str) {
-    // Templates of older fingerprints are no longer needed.
+    // Builds left half-done, and templates of older fingerprints beyond the newest few. Several
+    // checkouts of different migrations (branches, worktrees) may test on one cluster at once:
+    // dropping every other fingerprint's template pulled it from under their running tests.
     let stale = admin
         .query_all_raw(Statement::from_string(
             DbBackend::Postgres,
-            "SELECT datname FROM pg_database WHERE datname LIKE 'orb\\_template\\_%' OR datname LIKE 'orb\\_building\\_%'",
+            "SELECT datname FROM pg_database WHERE datname LIKE 'orb\\_building\\_%' \
+             UNION ALL (SELECT datname FROM pg_database WHERE datname LIKE 'orb\\_template\\_%' \
+                        ORDER BY oid DESC OFFSET 5)",
         ))
         .await
         .expect("query runs");

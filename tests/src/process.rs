@@ -97,6 +97,11 @@ impl OrbProcess {
         self.process = Some(process);
     }
 
+    /// The running process's id, to read its resource use from `/proc`.
+    pub fn pid(&self) -> Option<u32> {
+        self.process.as_ref().map(std::process::Child::id)
+    }
+
     /// Everything the process (and its earlier runs) wrote so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()

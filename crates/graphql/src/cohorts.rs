@@ -15,7 +15,7 @@ use crate::connection::connection;
 use crate::context::{found, id, loader, page, session};
 use crate::counties::County;
 use crate::error::{ApiResult, IntoApi, coded, refusal};
-use crate::loaders::{CountiesOf, FacultyOf};
+use crate::loaders::{CountiesOf, FacultyOf, PairingsOfCohort};
 use crate::people::User;
 
 /// Whether a pairing is in force.
@@ -69,15 +69,10 @@ impl Cohort {
 
     /// Pairings in the cohort.
     async fn buddy_pairings(&self, ctx: &Context<'_>, active_only: Option<bool>) -> ApiResult<Vec<BuddyPairing>> {
-        let session = session(ctx)?;
-        let filter = cohort_store::PairingFilter {
-            cohort: Some(CohortId(self.0.id)),
-            active: active_only.unwrap_or(false).then_some(true),
-            ..Default::default()
-        };
-        let request = orb_store::PageRequest { first: orb_store::page::MAX_PAGE_SIZE, after: None };
-        let rows = cohort_store::pairings(session, &filter, &request).await.api()?;
-        Ok(rows.items.into_iter().map(BuddyPairing).collect())
+        session(ctx)?.principal().as_signed_in().api()?;
+        let key = PairingsOfCohort { cohort: CohortId(self.0.id), active_only: active_only.unwrap_or(false) };
+        let rows = loader(ctx)?.load_one(key).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(BuddyPairing).collect())
     }
 }
 

@@ -14,7 +14,7 @@ use crate::cohorts::{BuddyPairing, Cohort};
 use crate::connection::connection;
 use crate::context::{found, id, loader, page, session, stored};
 use crate::error::{ApiResult, IntoApi};
-use crate::loaders::{ChildrenOf, CohortsOf};
+use crate::loaders::{ChildrenOf, CohortsOf, FirstMembersOf, FirstUnitsOf, PairingsOfCounty};
 use crate::people::Membership;
 
 /// The CWDA region a county belongs to.
@@ -109,7 +109,13 @@ impl County {
         let session = session(ctx)?;
         let reader = session.principal().as_reader_of(CountyId(self.0.id)).api()?;
         let request = page(first, after)?;
-        let rows = unit_store::list(session, &reader, &request).await.api()?;
+        let rows = match request.after {
+            None => {
+                let key = FirstUnitsOf { county: reader.county_id(), first: request.first };
+                loader(ctx)?.load_one(key).await?.unwrap_or(orb_store::Page { items: Vec::new(), has_next_page: false })
+            }
+            Some(_) => unit_store::list(session, &reader, &request).await.api()?,
+        };
         Ok(Some(connection(rows, request.after.is_some(), unit_store::cursor, OrgUnit)))
     }
 
@@ -125,7 +131,13 @@ impl County {
         let session = session(ctx)?;
         let manager = session.principal().as_membership_manager(CountyId(self.0.id)).api()?;
         let request = page(first, after)?;
-        let rows = orb_store::people::members_of_county(session, &manager, &request).await.api()?;
+        let rows = match request.after {
+            None => {
+                let key = FirstMembersOf { county: manager.county_id(), first: request.first };
+                loader(ctx)?.load_one(key).await?.unwrap_or(orb_store::Page { items: Vec::new(), has_next_page: false })
+            }
+            Some(_) => orb_store::people::members_of_county(session, &manager, &request).await.api()?,
+        };
         Ok(Some(connection(rows, request.after.is_some(), |m| m.id.to_string(), Membership)))
     }
 
@@ -141,15 +153,10 @@ impl County {
 
     /// Buddy pairings naming this county on either side.
     async fn buddy_pairings(&self, ctx: &Context<'_>, active_only: Option<bool>) -> ApiResult<Vec<BuddyPairing>> {
-        let session = session(ctx)?;
-        let filter = orb_store::cohorts::PairingFilter {
-            county: Some(CountyId(self.0.id)),
-            active: active_only.unwrap_or(true).then_some(true),
-            ..Default::default()
-        };
-        let request = orb_store::PageRequest { first: orb_store::page::MAX_PAGE_SIZE, after: None };
-        let rows = orb_store::cohorts::pairings(session, &filter, &request).await.api()?;
-        Ok(rows.items.into_iter().map(BuddyPairing).collect())
+        session(ctx)?.principal().as_signed_in().api()?;
+        let key = PairingsOfCounty { county: CountyId(self.0.id), active_only: active_only.unwrap_or(true) };
+        let rows = loader(ctx)?.load_one(key).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(BuddyPairing).collect())
     }
 }
 

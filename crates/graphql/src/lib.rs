@@ -10,6 +10,7 @@ pub mod collection;
 pub mod connection;
 pub mod context;
 pub mod counties;
+pub mod documents;
 pub mod engagement;
 pub mod error;
 pub mod instruments;
@@ -65,6 +66,11 @@ pub struct SchemaOptions {
     pub max_recursive_depth: usize,
     /// Most directives on one field.
     pub max_directives: usize,
+    /// Longest query text accepted, in bytes, checked before parsing ([`documents`]).
+    pub max_query_bytes: usize,
+    /// Most fields, directives, operations and fragment definitions one document may hold,
+    /// counted as written: bounds what validating a document costs ([`documents`]).
+    pub max_selections: usize,
     /// Whether `__schema`/`__type` introspection answers.
     pub introspection: bool,
     /// Whether errors suggest similarly named fields.
@@ -81,6 +87,8 @@ impl Default for SchemaOptions {
             max_complexity: 5_000,
             max_recursive_depth: 32,
             max_directives: 8,
+            max_query_bytes: 64 * 1024,
+            max_selections: 2_000,
             introspection: true,
             suggestions: true,
             persisted_queries: 1_000,
@@ -100,6 +108,11 @@ pub fn schema_builder(options: &SchemaOptions) -> async_graphql::SchemaBuilder<Q
         .limit_complexity(options.max_complexity)
         .limit_recursive_depth(options.max_recursive_depth)
         .limit_directives(options.max_directives)
+        .extension(documents::DocumentChecks {
+            max_query_bytes: options.max_query_bytes,
+            max_selections: options.max_selections,
+            refuse_introspection: !options.introspection,
+        })
         .extension(spans::ResolverSpans);
     if !options.introspection {
         builder = builder.disable_introspection();

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use async_graphql::dataloader::Loader;
 use orb_domain::ids::{CohortId, CountyId, InstrumentId, InstrumentVersionId, OrgUnitId, UserId};
 use orb_domain::people::GlobalRole;
-use orb_store::entities::{counties, instruments as instrument_rows, memberships, org_units, users};
+use orb_store::entities::{buddy_pairings, counties, instruments as instrument_rows, memberships, org_units, users};
 use orb_store::instruments::{self as instrument_store, VersionRecord};
-use orb_store::{Session, cohorts, counties as county_store, org_units as unit_store, people};
+use orb_store::{Page, PageRequest, Session, cohorts, counties as county_store, org_units as unit_store, people};
 
 use crate::error::{IntoApi, store_error};
 
@@ -48,6 +48,58 @@ pub struct VersionsOf(pub InstrumentId);
 /// Cohorts one county belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CohortsOf(pub CountyId);
+
+/// The first page of one county's units (a later page, after a cursor, is read on its own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FirstUnitsOf {
+    /// The county.
+    pub county: CountyId,
+    /// Rows wanted.
+    pub first: u64,
+}
+/// The first page of one county's members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FirstMembersOf {
+    /// The county.
+    pub county: CountyId,
+    /// Rows wanted.
+    pub first: u64,
+}
+/// Buddy pairings of one county (as testing county or buddy), or active ones only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PairingsOfCounty {
+    /// The county.
+    pub county: CountyId,
+    /// Only active pairings.
+    pub active_only: bool,
+}
+/// Buddy pairings of one cohort, or active ones only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PairingsOfCohort {
+    /// The cohort.
+    pub cohort: CohortId,
+    /// Only active pairings.
+    pub active_only: bool,
+}
+
+/// The distinct page sizes among `keys`, each with its keys.
+fn by_page_size<K: Copy>(keys: &[K], first: impl Fn(&K) -> u64) -> HashMap<u64, Vec<K>> {
+    let mut sizes: HashMap<u64, Vec<K>> = HashMap::new();
+    for key in keys {
+        sizes.entry(first(key)).or_default().push(*key);
+    }
+    sizes
+}
+
+/// Cuts each key's fetched rows (up to one more than wanted) into its page.
+fn pages<K: Hash + Eq + Clone, V>(
+    keys: &[K],
+    rows: impl IntoIterator<Item = (K, V)>,
+    first: u64,
+) -> HashMap<K, Page<V>> {
+    let request = PageRequest { first, after: None };
+    group(keys, rows).into_iter().map(|(key, rows)| (key, Page::from_fetched(rows, &request))).collect()
+}
 
 fn group<K: Hash + Eq + Clone, V>(keys: &[K], pairs: impl IntoIterator<Item = (K, V)>) -> HashMap<K, Vec<V>> {
     let mut map: HashMap<K, Vec<V>> = keys.iter().map(|k| (k.clone(), Vec::new())).collect();
@@ -194,5 +246,94 @@ impl Loader<VersionsOf> for Loaders {
         let ids: Vec<InstrumentId> = keys.iter().map(|k| k.0).collect();
         let rows = instrument_store::versions_of(&self.session, &ids).await.api()?;
         Ok(group(keys, rows.into_iter().map(|v| (VersionsOf(InstrumentId(v.model.instrument_id)), Arc::new(v)))))
+    }
+}
+
+impl Loader<FirstUnitsOf> for Loaders {
+    type Value = Page<org_units::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[FirstUnitsOf]) -> Result<HashMap<FirstUnitsOf, Self::Value>, Self::Error> {
+        let mut loaded = HashMap::new();
+        for (first, keys) in by_page_size(keys, |k| k.first) {
+            // The resolver has checked each county may be read; unreadable ones stay empty.
+            let readers: Vec<_> =
+                keys.iter().filter_map(|k| self.session.principal().as_reader_of(k.county).ok()).collect();
+            let rows = unit_store::first_pages(&self.session, &readers, first).await.api()?;
+            let rows = rows.into_iter().map(|u| (FirstUnitsOf { county: CountyId(u.county_id), first }, u));
+            loaded.extend(pages(&keys, rows, first));
+        }
+        Ok(loaded)
+    }
+}
+
+impl Loader<FirstMembersOf> for Loaders {
+    type Value = Page<memberships::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[FirstMembersOf]) -> Result<HashMap<FirstMembersOf, Self::Value>, Self::Error> {
+        let mut loaded = HashMap::new();
+        for (first, keys) in by_page_size(keys, |k| k.first) {
+            let managers: Vec<_> =
+                keys.iter().filter_map(|k| self.session.principal().as_membership_manager(k.county).ok()).collect();
+            let rows = people::first_pages_of_members(&self.session, &managers, first).await.api()?;
+            let rows = rows.into_iter().map(|m| (FirstMembersOf { county: CountyId(m.county_id), first }, m));
+            loaded.extend(pages(&keys, rows, first));
+        }
+        Ok(loaded)
+    }
+}
+
+/// At most a page of pairings per county or cohort, as the unbatched reads gave.
+fn capped<K>(mut map: HashMap<K, Vec<buddy_pairings::Model>>) -> HashMap<K, Vec<buddy_pairings::Model>> {
+    for rows in map.values_mut() {
+        rows.truncate(orb_store::page::MAX_PAGE_SIZE as usize);
+    }
+    map
+}
+
+impl Loader<PairingsOfCounty> for Loaders {
+    type Value = Vec<buddy_pairings::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[PairingsOfCounty]) -> Result<HashMap<PairingsOfCounty, Self::Value>, Self::Error> {
+        let mut loaded = HashMap::new();
+        for active_only in [false, true] {
+            let keys: Vec<PairingsOfCounty> = keys.iter().copied().filter(|k| k.active_only == active_only).collect();
+            if keys.is_empty() {
+                continue;
+            }
+            let counties: Vec<CountyId> = keys.iter().map(|k| k.county).collect();
+            let rows = cohorts::pairings_of(&self.session, &counties, &[], active_only).await.api()?;
+            let rows = rows.into_iter().flat_map(|p| {
+                let testing = PairingsOfCounty { county: CountyId(p.testing_county_id), active_only };
+                let buddy = PairingsOfCounty { county: CountyId(p.buddy_county_id), active_only };
+                [(testing, p.clone()), (buddy, p)]
+            });
+            let mut grouped = group(&keys, rows);
+            grouped.retain(|key, _| keys.contains(key));
+            loaded.extend(capped(grouped));
+        }
+        Ok(loaded)
+    }
+}
+
+impl Loader<PairingsOfCohort> for Loaders {
+    type Value = Vec<buddy_pairings::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[PairingsOfCohort]) -> Result<HashMap<PairingsOfCohort, Self::Value>, Self::Error> {
+        let mut loaded = HashMap::new();
+        for active_only in [false, true] {
+            let keys: Vec<PairingsOfCohort> = keys.iter().copied().filter(|k| k.active_only == active_only).collect();
+            if keys.is_empty() {
+                continue;
+            }
+            let ids: Vec<CohortId> = keys.iter().map(|k| k.cohort).collect();
+            let rows = cohorts::pairings_of(&self.session, &[], &ids, active_only).await.api()?;
+            let rows = rows.into_iter().map(|p| (PairingsOfCohort { cohort: CohortId(p.cohort_id), active_only }, p));
+            loaded.extend(capped(group(&keys, rows)));
+        }
+        Ok(loaded)
     }
 }

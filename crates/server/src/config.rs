@@ -123,6 +123,11 @@ pub struct GraphqlSettings {
     pub max_depth: usize,
     /// Highest complexity allowed (list fields weighted by page size).
     pub max_complexity: usize,
+    /// Longest query text accepted, in bytes, checked before parsing.
+    pub max_query_bytes: usize,
+    /// Most fields, directives, operations and fragment definitions in one document, checked
+    /// before validation (whose cost grows with the square of the fields).
+    pub max_selections: usize,
     /// Automatic persisted queries kept in memory (least recently used out); 0 turns APQ off.
     pub persisted_queries: usize,
 }
@@ -135,6 +140,8 @@ impl Default for GraphqlSettings {
             suggestions: defaults.suggestions,
             max_depth: defaults.max_depth,
             max_complexity: defaults.max_complexity,
+            max_query_bytes: defaults.max_query_bytes,
+            max_selections: defaults.max_selections,
             persisted_queries: defaults.persisted_queries,
         }
     }
@@ -328,6 +335,8 @@ impl Settings {
             suggestions: self.graphql.suggestions,
             max_depth: self.graphql.max_depth,
             max_complexity: self.graphql.max_complexity,
+            max_query_bytes: self.graphql.max_query_bytes,
+            max_selections: self.graphql.max_selections,
             persisted_queries: self.graphql.persisted_queries,
             ..orb_graphql::SchemaOptions::default()
         }

@@ -44,14 +44,41 @@ fn error_response(status: StatusCode, code: &str, message: &str) -> HttpResponse
     HttpResponse::build(status).json(json!({ "errors": [{ "message": message, "extensions": { "code": code } }] }))
 }
 
-/// Serves the GraphiQL page.
+/// Serves the GraphiQL page. A GraphQL client sending an operation over GET (asking for JSON,
+/// not a page) is told plainly that operations go by POST, rather than handed HTML it would
+/// take for an answer; nothing sent over GET is ever executed.
 #[utoipa::path(get, path = "/graphql", tag = "graphql", responses(
     (status = 200, description = "The GraphiQL page; never executes an operation", content_type = "text/html", body = String),
+    (status = 405, description = "`BAD_REQUEST`: an operation sent over GET by a client asking for JSON", body = Object),
 ))]
-pub async fn graphiql() -> HttpResponse {
+pub async fn graphiql(request: HttpRequest) -> HttpResponse {
+    if wants_json(&request) && carries_operation(&request) {
+        let mut refused = error_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "BAD_REQUEST",
+            "operations are executed only over POST with Content-Type: application/json",
+        );
+        refused
+            .headers_mut()
+            .insert(actix_web::http::header::ALLOW, actix_web::http::header::HeaderValue::from_static("POST"));
+        return refused;
+    }
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .body(GraphiQLSource::build().endpoint("/graphql").finish())
+}
+
+/// Whether the client asks for JSON (a GraphQL client) rather than a page (a browser).
+fn wants_json(request: &HttpRequest) -> bool {
+    let accept = request.headers().get(actix_web::http::header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let accept = accept.to_ascii_lowercase();
+    !accept.contains("text/html")
+        && (accept.contains("application/json") || accept.contains("application/graphql-response+json"))
+}
+
+/// Whether a GET carries an operation in its query string (`?query=…`).
+fn carries_operation(request: &HttpRequest) -> bool {
+    request.query_string().split('&').any(|pair| pair.split('=').next() == Some("query"))
 }
 
 /// Executes one GraphQL operation.
@@ -119,9 +146,29 @@ pub async fn execute(service: web::Data<GraphqlService>, request: HttpRequest, b
     if !operation.is_empty() {
         tally.set_operation_name(&operation);
     }
+    // A document that cannot run is refused before it takes a database connection, so a flood
+    // of abusive documents cannot hold the pool while they are parsed and validated.
+    let mut probe = service.schema.execute(orb_graphql::documents::validation_probe(&graphql_request)).await;
+    if !probe.errors.is_empty() {
+        orb_graphql::error::ensure_codes(&mut probe);
+        let codes: Vec<String> = probe
+            .errors
+            .iter()
+            .filter_map(|e| match e.extensions.as_ref().and_then(|x| x.get("code")) {
+                Some(async_graphql::Value::String(code)) => Some(code.clone()),
+                _ => None,
+            })
+            .collect();
+        service.metrics.observe_graphql(&tally, &codes, started.elapsed());
+        return HttpResponse::Ok().json(probe);
+    }
     let (response, codes) = match tokio::time::timeout(
         service.timeout,
-        run(&service, graphql_request, caller, request_id, client, tally.clone()).instrument(span),
+        orb_store::statements::counted(
+            tally.statements(),
+            run(&service, graphql_request, caller, request_id, client, tally.clone()),
+        )
+        .instrument(span),
     )
     .await
     {
@@ -162,8 +209,9 @@ async fn run(
     };
     let batches = TaskTracker::new();
     let spawner = batches.clone();
+    let statements = tally.statements();
     let mut prepared = orb_graphql::attach(graphql_request, session.clone(), move |batch| {
-        spawner.spawn(batch);
+        spawner.spawn(orb_store::statements::counted(Arc::clone(&statements), batch));
     })
     .data(service.respondent_tokens.clone())
     .data(tally.clone() as Arc<dyn orb_graphql::collection::SubmissionTally>)

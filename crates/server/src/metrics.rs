@@ -13,6 +13,7 @@
 //! | `orb_http_request_duration_seconds` | histogram | `method`, `route`, `status` |
 //! | `orb_graphql_operations_total` | counter | `operation` |
 //! | `orb_graphql_operation_duration_seconds` | histogram | `operation` |
+//! | `orb_graphql_operation_statements` | histogram (SQL statements per operation) | `operation` |
 //! | `orb_graphql_errors_total` | counter | `code` |
 //! | `orb_db_pool_connections` | gauge | `state` = `in_use` / `idle` |
 //! | `orb_db_pool_max_connections` | gauge | |
@@ -26,6 +27,7 @@ use std::time::Duration;
 use actix_web::{HttpResponse, web};
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute};
 use orb_store::Store;
+use orb_store::statements::StatementCount;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
 };
@@ -41,6 +43,10 @@ pub const OTHER_OPERATION: &str = "other";
 
 const LATENCY_BUCKETS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
+/// SQL statements per operation: a page of a list should stay in the first few buckets however
+/// long the list is; an operation far out to the right is issuing one query per row.
+const STATEMENT_BUCKETS: &[f64] = &[2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0];
+
 /// The service's metrics, shared by every worker.
 pub struct Metrics {
     registry: Registry,
@@ -48,6 +54,7 @@ pub struct Metrics {
     http_duration: HistogramVec,
     graphql_operations: IntCounterVec,
     graphql_duration: HistogramVec,
+    graphql_statements: HistogramVec,
     graphql_errors: IntCounterVec,
     pool_connections: IntGaugeVec,
     pool_max: IntGauge,
@@ -83,6 +90,14 @@ impl Metrics {
             .buckets(LATENCY_BUCKETS.to_vec()),
             &["operation"],
         )?;
+        let graphql_statements = HistogramVec::new(
+            HistogramOpts::new(
+                "orb_graphql_operation_statements",
+                "SQL statements a GraphQL operation issued (transaction control not counted), by operation name",
+            )
+            .buckets(STATEMENT_BUCKETS.to_vec()),
+            &["operation"],
+        )?;
         let graphql_errors = IntCounterVec::new(
             Opts::new("orb_graphql_errors_total", "GraphQL errors answered, by extensions.code"),
             &["code"],
@@ -103,6 +118,7 @@ impl Metrics {
         registry.register(Box::new(http_duration.clone()))?;
         registry.register(Box::new(graphql_operations.clone()))?;
         registry.register(Box::new(graphql_duration.clone()))?;
+        registry.register(Box::new(graphql_statements.clone()))?;
         registry.register(Box::new(graphql_errors.clone()))?;
         registry.register(Box::new(pool_connections.clone()))?;
         registry.register(Box::new(pool_max.clone()))?;
@@ -117,6 +133,7 @@ impl Metrics {
             http_duration,
             graphql_operations,
             graphql_duration,
+            graphql_statements,
             graphql_errors,
             pool_connections,
             pool_max,
@@ -168,6 +185,7 @@ impl Metrics {
         let operation = self.operation_label(tally.operation_name().as_deref());
         self.graphql_operations.with_label_values(&[operation.as_str()]).inc();
         self.graphql_duration.with_label_values(&[operation.as_str()]).observe(elapsed.as_secs_f64());
+        self.graphql_statements.with_label_values(&[operation.as_str()]).observe(tally.statements.get() as f64);
         self.observe_errors(codes);
     }
 
@@ -202,11 +220,12 @@ impl Metrics {
     }
 }
 
-/// What one GraphQL request did, for the metrics: the operation's name (from the document) and
-/// the submissions its resolvers acknowledged.
+/// What one GraphQL request did, for the metrics: the operation's name (from the document), the
+/// SQL statements it issued and the submissions its resolvers acknowledged.
 #[derive(Default)]
 pub struct RequestTally {
     operation: Mutex<Option<String>>,
+    statements: Arc<StatementCount>,
     responses: AtomicU64,
     paper_forms: AtomicU64,
 }
@@ -215,6 +234,11 @@ impl RequestTally {
     /// The executed operation's name, if it had one.
     pub fn operation_name(&self) -> Option<String> {
         self.operation.lock().ok().and_then(|name| name.clone())
+    }
+
+    /// The request's statement count, to run its work under ([`orb_store::statements::counted`]).
+    pub fn statements(&self) -> Arc<StatementCount> {
+        Arc::clone(&self.statements)
     }
 
     /// Sets the operation's name when the request says it (before parsing).

@@ -193,6 +193,34 @@ pub async fn pairings(
     Ok(Page::from_fetched(rows, page))
 }
 
+/// The pairings of any of `counties` (as testing county or buddy) or of any of `cohorts`, by
+/// id, active ones only if asked: for batched loading of each county's or cohort's pairings,
+/// which the caller groups (a pairing belongs to both its counties).
+pub async fn pairings_of(
+    session: &Session,
+    counties: &[CountyId],
+    cohorts: &[CohortId],
+    active_only: bool,
+) -> StoreResult<Vec<buddy_pairings::Model>> {
+    session.principal().as_signed_in()?;
+    if counties.is_empty() && cohorts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids = || counties.iter().map(|c| c.0);
+    let mut query = buddy_pairings::Entity::find()
+        .filter(
+            Condition::any()
+                .add(buddy_pairings::Column::TestingCountyId.is_in(ids()))
+                .add(buddy_pairings::Column::BuddyCountyId.is_in(ids()))
+                .add(buddy_pairings::Column::CohortId.is_in(cohorts.iter().map(|c| c.0))),
+        )
+        .order_by_asc(buddy_pairings::Column::Id);
+    if active_only {
+        query = query.filter(buddy_pairings::Column::Status.eq("active"));
+    }
+    Ok(query.all(session.db()).await?)
+}
+
 /// The pairing with this id.
 pub async fn pairing_by_id(session: &Session, id: PairingId) -> StoreResult<Option<buddy_pairings::Model>> {
     session.principal().as_signed_in()?;

@@ -19,6 +19,7 @@ pub mod page;
 pub mod people;
 pub mod results;
 pub mod session;
+pub mod statements;
 
 pub use error::{StoreError, StoreResult};
 pub use page::{Page, PageRequest};

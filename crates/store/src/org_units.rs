@@ -44,6 +44,27 @@ pub async fn list(session: &Session, reader: &CountyReader, page: &PageRequest) 
     Ok(Page::from_fetched(rows, page))
 }
 
+/// The first page (`first` rows and one more, as [`Page::from_fetched`] wants) of each
+/// county's units in the order of [`list`], in one query: a list of counties with their units
+/// reads them all at once.
+pub async fn first_pages(
+    session: &Session,
+    readers: &[CountyReader],
+    first: u64,
+) -> StoreResult<Vec<org_units::Model>> {
+    if readers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let counties: Vec<uuid::Uuid> = readers.iter().map(|r| r.county_id().0).collect();
+    let request = PageRequest { first, after: None };
+    let (sql, values) =
+        crate::page::first_rows_of_each("org_units", "county_id", "lower(name), id", &counties, request.limit());
+    Ok(org_units::Entity::find()
+        .from_raw_sql(Statement::from_sql_and_values(DbBackend::Postgres, sql, values))
+        .all(session.db())
+        .await?)
+}
+
 /// One unit, if the caller may see it. Units of other counties are simply not found.
 pub async fn by_id(session: &Session, id: OrgUnitId) -> StoreResult<Option<org_units::Model>> {
     let unit = org_units::Entity::find().filter(org_units::Column::Id.eq(id.0)).one(session.db()).await?;

@@ -61,6 +61,27 @@ impl<T> Page<T> {
     }
 }
 
+/// The SQL and values of a query reading the first `limit` rows of `table` for each of
+/// `parents` (the values of `parent_column`) in `order` at once, for batched loading of one
+/// page per parent: `row_number()` over each parent's rows in the page's own order.
+pub(crate) fn first_rows_of_each(
+    table: &str,
+    parent_column: &str,
+    order: &str,
+    parents: &[uuid::Uuid],
+    limit: u64,
+) -> (String, Vec<sea_orm::Value>) {
+    let placeholders: Vec<String> = (1..=parents.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT t.* FROM {table} t JOIN (SELECT {parent_column}, id, row_number() OVER \
+         (PARTITION BY {parent_column} ORDER BY {order}) AS place FROM {table} WHERE {parent_column} IN ({})) ranked \
+         ON ranked.{parent_column} = t.{parent_column} AND ranked.id = t.id \
+         WHERE ranked.place <= {limit} ORDER BY ranked.{parent_column}, ranked.place",
+        placeholders.join(", ")
+    );
+    (sql, parents.iter().map(|id| (*id).into()).collect())
+}
+
 /// Encodes a sort key as an opaque cursor.
 pub fn encode_cursor(key: &str) -> String {
     URL_SAFE_NO_PAD.encode(key.as_bytes())

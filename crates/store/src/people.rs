@@ -255,6 +255,25 @@ pub async fn members_of_county(
     Ok(Page::from_fetched(rows, page))
 }
 
+/// The first page (`first` rows and one more) of each county's members in the order of
+/// [`members_of_county`], in one query, for a list of counties with their members.
+pub async fn first_pages_of_members(
+    session: &Session,
+    managers: &[MembershipManager],
+    first: u64,
+) -> StoreResult<Vec<memberships::Model>> {
+    if managers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let counties: Vec<uuid::Uuid> = managers.iter().map(|m| m.county_id().0).collect();
+    let request = PageRequest { first, after: None };
+    let (sql, values) = crate::page::first_rows_of_each("memberships", "county_id", "id", &counties, request.limit());
+    Ok(memberships::Entity::find()
+        .from_raw_sql(sea_orm::Statement::from_sql_and_values(sea_orm::DbBackend::Postgres, sql, values))
+        .all(session.db())
+        .await?)
+}
+
 /// Adds a user to the manager's county with `role`. A user already in the county is a conflict
 /// for a lead; an operator changes their role instead.
 pub async fn grant_membership(

@@ -84,7 +84,8 @@ impl Store {
             .idle_timeout(Duration::from_secs(300))
             .connect_lazy(true)
             .sqlx_logging(false);
-        let db = Database::connect(connect).await?;
+        let mut db = Database::connect(connect).await?;
+        db.set_metric_callback(|_| crate::statements::record());
         Ok(Self {
             db,
             statement_timeout: options.statement_timeout,
