@@ -249,7 +249,7 @@ pub mod onlooker {
 
     /// The table's figures in one list (cells, rows, columns, total), what was released of each,
     /// and the sums they obey; groups without a unit or perspective are never published.
-    fn as_released<R: Ord + Clone, C: Ord + Clone>(
+    pub fn as_released<R: Ord + Clone, C: Ord + Clone>(
         input: &BTreeMap<(Option<R>, Option<C>), i64>,
         out: &SuppressedTable<R, C>,
     ) -> (Vec<i64>, Vec<Option<i64>>, Vec<Sum>) {
