@@ -1,8 +1,8 @@
 //! Answer validation (`saveResponse`, `submitResponse`, `enterPaperForms`): for an arbitrary
 //! version and arbitrary answers, what is accepted is exactly what an independent reading of the
 //! rules accepts — a Likert value on the item's scale, a choice among its options, a number
-//! within its bounds, text within its cap, no unknown item, every required item on submission —
-//! and accepted answers are accepted again unchanged.
+//! within its bounds, text within its cap and without NUL, no unknown item, every required item
+//! on submission — and accepted answers are accepted again unchanged.
 
 #![no_main]
 
@@ -153,7 +153,11 @@ fn expected(item: &Item, doc: &InstrumentDocument, value: &Value) -> Result<Opti
         ItemKind::Text => {
             let text = value.as_str().ok_or(())?.trim();
             let cap = item.max_length.map_or(2000, |n| n as usize);
-            if text.chars().count() > cap { Err(()) } else { Ok((!text.is_empty()).then(|| Value::from(text))) }
+            if text.chars().count() > cap || text.contains('\0') {
+                Err(())
+            } else {
+                Ok((!text.is_empty()).then(|| Value::from(text)))
+            }
         }
     }
 }

@@ -12,6 +12,7 @@ mod counties;
 mod engagement;
 mod exactly_once;
 mod exports;
+mod hostile_input;
 mod instruments;
 mod operations;
 mod people;

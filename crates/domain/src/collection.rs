@@ -317,6 +317,10 @@ fn check_one(
         }
         ItemKind::Text => {
             let text = value.as_str().ok_or("must be text")?.trim();
+            if text.contains('\0') {
+                // PostgreSQL stores no NUL character: refused here rather than failing to save.
+                return Err("must not contain the NUL character".into());
+            }
             let cap = item.max_length.unwrap_or(2000) as usize;
             if text.chars().count() > cap {
                 return Err(format!("must be at most {cap} characters"));
@@ -461,6 +465,16 @@ mod tests {
             fields,
             BTreeSet::from(["answers.L", "answers.S", "answers.M", "answers.N", "answers.T", "answers.X"])
         );
+    }
+
+    #[test]
+    fn text_with_a_nul_character_is_refused() {
+        let Err(Error::Invalid(problems)) =
+            check_answers(&version(), &answers(serde_json::json!({ "T": "a\u{0}b" })), Completeness::Partial)
+        else {
+            panic!("PostgreSQL cannot store it");
+        };
+        assert_eq!(problems[0].field, "answers.T");
     }
 
     #[test]

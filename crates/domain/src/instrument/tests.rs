@@ -261,6 +261,19 @@ fn the_document_round_trips_through_json() {
 }
 
 #[test]
+fn a_nul_character_anywhere_is_named_by_its_path() {
+    let mut doc = state();
+    doc.items[1].prompt.insert("es".into(), "¿Listos\0?".into());
+    doc.domains[0].title.insert("e\0s".into(), "Fit".into());
+    doc.instrument.name = "ORB\0".into();
+    let mut named = fields(check_publishable(&doc, Ownership::State).expect_err("refused"));
+    named.retain(|f| ["items[FIT2].prompt.es", "domains[FIT].title", "instrument.name"].contains(&f.as_str()));
+    named.sort();
+    assert_eq!(named, ["domains[FIT].title", "instrument.name", "items[FIT2].prompt.es"]);
+    assert!(super::validate::check_well_formed(&state()).is_ok(), "ordinary text passes");
+}
+
+#[test]
 fn a_number_bound_survives_export_and_import_exactly() {
     // Found by the import property: serde_json's default float parsing is off by one ulp for
     // numbers like this, so each export and import moved the bound.
