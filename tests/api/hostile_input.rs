@@ -3,7 +3,7 @@
 //! OpenAPI document lists.
 
 use chrono::{Duration, Utc};
-use orb_tests::{Caller, TestApp, spawn_app};
+use orb_tests::{Caller, spawn_app};
 use serde_json::{Value, json};
 
 const IMPORT: &str = "mutation($doc: JSON!) { importInstrumentVersion(document: $doc) { id } }";
@@ -94,4 +94,67 @@ async fn a_nul_character_in_a_text_answer_is_bad_input_and_stores_nothing() {
     let saved =
         respondent.graphql(save, json!({ "input": { "answers": { "FIT1": 3, "FIT_HELP": "more time" } } })).await;
     assert_eq!(saved.ok()["saveResponse"]["answers"]["FIT_HELP"], "more time", "ordinary text is kept");
+}
+
+/// The statuses the OpenAPI document lists for `method` on `path`.
+fn documented(document: &Value, method: &str, path: &str) -> Vec<String> {
+    document["paths"][path][method]["responses"].as_object().map(|r| r.keys().cloned().collect()).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn malformed_rest_requests_are_refused_with_a_status_the_openapi_document_lists() {
+    let app = spawn_app().await;
+    let document: Value = app.get("/openapi.json").await.json().await.expect("the document");
+    let (_, signed_in) = app.login("lead@calaveras.demo.orb", orb_tests::DEMO_PASSWORD).await;
+    let bearer = format!("Bearer {}", signed_in["access_token"].as_str().expect("a token"));
+    let url = |path: &str| format!("{}{path}", app.address);
+    let requests = [
+        ("post", "/auth/login", app.http().post(url("/auth/login")).body("email=a&password=b")),
+        ("post", "/auth/login", app.http().post(url("/auth/login")).json(&json!({ "email": 1 }))),
+        ("post", "/auth/refresh", app.http().post(url("/auth/refresh")).json(&json!([]))),
+        ("post", "/auth/logout", app.http().post(url("/auth/logout"))),
+    ];
+    for (method, path, request) in requests {
+        let response = request.send().await.expect("the service answers");
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        assert_eq!(status.as_u16(), 400, "{method} {path}: {body}");
+        assert_eq!(body["error"]["code"], "BAD_USER_INPUT", "{method} {path}");
+        assert!(documented(&document, method, path).contains(&"400".to_owned()), "{method} {path} documents 400");
+    }
+    for export in ["responses", "dictionary", "results"] {
+        let path = format!("/exports/administrations/{{id}}/{export}.csv");
+        let response = app
+            .http()
+            .get(url(&format!("/exports/administrations/not-a-uuid/{export}.csv")))
+            .header("authorization", &bearer)
+            .send()
+            .await
+            .expect("the service answers");
+        assert_eq!(response.status().as_u16(), 400, "{path}");
+        assert!(documented(&document, "get", &path).contains(&"400".to_owned()), "{path} documents 400");
+        let id = &document["paths"][&path]["get"]["parameters"][0]["schema"];
+        assert_eq!((id["type"].as_str(), id["format"].as_str()), (Some("string"), Some("uuid")), "{path}'s id");
+    }
+}
+
+#[tokio::test]
+async fn a_method_a_route_does_not_serve_answers_405_with_the_methods_it_does() {
+    let app = spawn_app().await;
+    let document: Value = app.get("/openapi.json").await.json().await.expect("the document");
+    let paths = document["paths"].as_object().expect("paths");
+    assert!(paths.len() >= 11, "every route is documented");
+    for (path, operations) in paths {
+        let url = format!("{}{}", app.address, path.replace("{id}", &uuid::Uuid::new_v4().to_string()));
+        let response = app.http().delete(url).send().await.expect("the service answers");
+        assert_eq!(response.status().as_u16(), 405, "DELETE {path}");
+        let allow = response.headers().get("allow").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        let mut allowed: Vec<String> = allow.split(',').map(|m| m.trim().to_lowercase()).collect();
+        allowed.sort();
+        let mut served: Vec<String> = operations.as_object().expect("operations").keys().cloned().collect();
+        served.sort();
+        assert_eq!(allowed, served, "Allow on {path}");
+    }
+    let unknown = app.http().delete(format!("{}/nowhere", app.address)).send().await.expect("the service answers");
+    assert_eq!(unknown.status().as_u16(), 404, "an unknown path is still not found");
 }
