@@ -158,3 +158,27 @@ async fn a_method_a_route_does_not_serve_answers_405_with_the_methods_it_does() 
     let unknown = app.http().delete(format!("{}/nowhere", app.address)).send().await.expect("the service answers");
     assert_eq!(unknown.status().as_u16(), 404, "an unknown path is still not found");
 }
+
+#[tokio::test]
+async fn an_argument_out_of_its_types_range_is_bad_input_not_an_internal_error() {
+    // Found by schemathesis against /graphql: literals that pass validation but fail to parse
+    // as the argument's type when the field runs answered INTERNAL_SERVER_ERROR.
+    let app = spawn_app().await;
+    let lead = app.sign_in("lead@calaveras.demo.orb").await;
+    let id = uuid::Uuid::new_v4();
+    for query in [
+        format!("mutation {{ issueInvitations(input: {{ administrationId: \"{id}\", count: -17325 }}) {{ codes }} }}"),
+        format!("mutation {{ enableOpenLink(administrationId: \"{id}\", cap: -1244866369238) {{ code }} }}"),
+        format!(
+            "mutation {{ setFreeTextPolicy(administrationId: \"{id}\", minGroupSize: -33229177556993996) {{ id }} }}"
+        ),
+    ] {
+        let refused = lead.graphql(&query, json!({})).await;
+        refused.expect_code("BAD_USER_INPUT");
+        assert!(
+            refused.body.to_string().contains("Failed to parse"),
+            "the message says what is wrong: {}",
+            refused.body
+        );
+    }
+}
