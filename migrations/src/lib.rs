@@ -42,6 +42,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("m0008_engagement", include_str!("../sql/0008_engagement.sql")),
     ("m0009_definer_reads", include_str!("../sql/0009_definer_reads.sql")),
     ("m0010_closing_the_loop", include_str!("../sql/0010_closing_the_loop.sql")),
+    ("m0012_inline_tenant_settings", include_str!("../sql/0012_inline_tenant_settings.sql")),
 ];
 
 /// The migrator the `orb` binary and the tests run.

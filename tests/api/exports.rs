@@ -114,3 +114,156 @@ async fn aggregates_export_for_whoever_may_read_them_with_small_groups_withheld(
     }
     assert_eq!(export(&app, Some("lead@orange.demo.orb"), &path).await.0, StatusCode::NOT_FOUND);
 }
+
+const RAW: &str = "query($id: ID!, $first: Int, $after: String) { administration(id: $id) {
+    responses(first: $first, after: $after) {
+        pageInfo { hasNextPage hasPreviousPage endCursor }
+        edges { cursor node { respondent perspective orgUnitId language submittedOn answers { item value } } } } } }";
+
+/// Reads one page of raw responses as `caller`.
+async fn raw_page(
+    caller: &orb_tests::Caller,
+    id: &str,
+    first: Option<i64>,
+    after: Option<&str>,
+) -> orb_tests::GraphqlResponse {
+    caller.graphql(RAW, json!({ "id": id, "first": first, "after": after })).await
+}
+
+/// A response's answers as the API lists them, back as one JSON object by item code.
+fn answers_object(node: &serde_json::Value) -> String {
+    let answers: serde_json::Map<String, serde_json::Value> = node["answers"]
+        .as_array()
+        .expect("answers")
+        .iter()
+        .map(|a| (a["item"].as_str().expect("item").to_owned(), a["value"].clone()))
+        .collect();
+    serde_json::Value::Object(answers).to_string()
+}
+
+#[tokio::test]
+async fn the_lead_pages_through_every_submitted_response_in_the_api() {
+    let app = spawn_app().await;
+    let id = demo_wave(&app, "sacramento", "ORB readiness wave 2 (2018)").await;
+    let lead = app.sign_in("lead@sacramento.demo.orb").await;
+    let before = app.count("audit_log WHERE action = 'export.raw'").await;
+    let (mut nodes, mut after, mut pages) = (Vec::new(), None::<String>, 0);
+    loop {
+        let page = raw_page(&lead, &id, Some(50), after.as_deref()).await;
+        let connection = page.ok()["administration"]["responses"].clone();
+        pages += 1;
+        assert_eq!(connection["pageInfo"]["hasPreviousPage"], after.is_some());
+        let edges = connection["edges"].as_array().expect("edges").clone();
+        assert!(edges.len() <= 50, "a page holds at most `first` responses");
+        nodes.extend(edges.iter().map(|e| e["node"].clone()));
+        if connection["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = connection["pageInfo"]["endCursor"].as_str().map(str::to_owned);
+    }
+    assert_eq!(pages, 3, "130 responses in pages of 50");
+    let submitted = app.count(&format!("responses WHERE administration_id = '{id}' AND status = 'submitted'")).await;
+    assert_eq!(nodes.len() as i64, submitted, "every submitted response, across pages");
+    let numbers: Vec<u64> = nodes.iter().map(|n| n["respondent"].as_u64().expect("respondent")).collect();
+    assert_eq!(numbers, (1..=130).collect::<Vec<_>>(), "numbered once each, no duplicates, none skipped");
+
+    let mut listed: Vec<String> = nodes.iter().map(answers_object).collect();
+    let mut stored: Vec<String> = app
+        .db
+        .scalar_text(&format!(
+            "SELECT string_agg(answers::text, E'\\n') FROM responses WHERE administration_id = '{id}' AND status = 'submitted'"
+        ))
+        .await
+        .lines()
+        .map(|a| serde_json::from_str::<serde_json::Value>(a).expect("stored answers").to_string())
+        .collect();
+    listed.sort();
+    stored.sort();
+    assert_eq!(listed, stored, "each response's answers exactly as stored");
+    let first = &nodes[0];
+    assert!(first["submittedOn"].is_string() && first["language"].is_string() && first["perspective"].is_string());
+    assert_eq!(first["answers"][0]["item"], "FIT1", "answers in the version's item order");
+
+    let body = raw_page(&lead, &id, Some(100), None).await.body.to_string();
+    let ids = app
+        .db
+        .scalar_text(&format!("SELECT string_agg(id::text, ',') FROM responses WHERE administration_id = '{id}'"))
+        .await;
+    assert!(ids.split(',').all(|response| !body.contains(response)), "no response id leaves the service");
+    assert_eq!(
+        app.count("audit_log WHERE action = 'export.raw' AND details->>'via' = 'api'").await,
+        before + pages + 1,
+        "every page read is audited"
+    );
+
+    let second = raw_page(&lead, &id, Some(50), None).await;
+    let cursor =
+        second.ok()["administration"]["responses"]["pageInfo"]["endCursor"].as_str().expect("cursor").to_owned();
+    let again = raw_page(&lead, &id, Some(1), Some(&cursor)).await;
+    assert_eq!(
+        again.ok()["administration"]["responses"]["edges"][0]["node"]["respondent"],
+        51,
+        "a cursor resumes after it"
+    );
+}
+
+#[tokio::test]
+async fn only_the_countys_lead_reads_raw_responses_in_the_api() {
+    let app = spawn_app().await;
+    let id = kings_wave(&app).await;
+    let before = app.db.snapshot().await;
+    for (who, code) in [
+        ("staff@kings.demo.orb", "FORBIDDEN"),
+        ("lead@alameda.demo.orb", "FORBIDDEN"),
+        ("faculty@demo.orb", "FORBIDDEN"),
+        ("lead@orange.demo.orb", "NOT_FOUND"),
+        ("admin@demo.orb", "NOT_FOUND"),
+    ] {
+        let caller = app.sign_in(who).await;
+        let page = raw_page(&caller, &id, Some(10), None).await;
+        page.expect_code(code);
+        assert!(page.data()["administration"]["responses"].is_null(), "{who} reads no response: {}", page.body);
+    }
+    assert_eq!(app.db.snapshot().await, before, "refused reads record nothing");
+    let lead = app.sign_in("lead@kings.demo.orb").await;
+    let all = raw_page(&lead, &id, Some(100), None).await;
+    assert_eq!(all.ok()["administration"]["responses"]["edges"].as_array().map(Vec::len), Some(45));
+}
+
+#[tokio::test]
+async fn bad_pages_of_raw_responses_are_refused_and_change_nothing() {
+    let app = spawn_app().await;
+    let id = kings_wave(&app).await;
+    let lead = app.sign_in("lead@kings.demo.orb").await;
+    let before = app.db.snapshot().await;
+    let not_a_position = orb_store::page::encode_cursor("the-last-one");
+    for (first, after, field) in [
+        (Some(101), None, "first"),
+        (Some(0), None, "first"),
+        (Some(10), Some("%%%"), "after"),
+        (Some(10), Some(not_a_position.as_str()), "after"),
+    ] {
+        let page = raw_page(&lead, &id, first, after).await;
+        page.expect_code("BAD_USER_INPUT");
+        assert_eq!(page.problem_fields(), vec![field.to_owned()], "{}", page.body);
+    }
+    assert_eq!(app.db.snapshot().await, before, "refused reads record nothing");
+}
+
+#[tokio::test]
+async fn a_position_taken_before_more_responses_were_submitted_is_refused() {
+    let app = spawn_app().await;
+    let (lead, id) = crate::results::paper_wave(&app, "kings", &[(None, "SOCIAL_WORKER", 6, 3)]).await;
+    let first = raw_page(&lead, &id, Some(2), None).await;
+    let cursor =
+        first.ok()["administration"]["responses"]["pageInfo"]["endCursor"].as_str().expect("cursor").to_owned();
+    let next = raw_page(&lead, &id, Some(2), Some(&cursor)).await;
+    assert_eq!(next.ok()["administration"]["responses"]["edges"][0]["node"]["respondent"], 3);
+    let form = json!({ "idempotencyKey": "late-form", "response": { "answers": { "FIT1": 4 }, "perspective": "SOCIAL_WORKER" } });
+    crate::results::enter_paper(&lead, &id, &[form]).await.ok();
+    let stale = raw_page(&lead, &id, Some(2), Some(&cursor)).await;
+    stale.expect_code("CONFLICT");
+    assert_eq!(stale.error_field().as_deref(), Some("after"));
+    let fresh = raw_page(&lead, &id, Some(100), None).await;
+    assert_eq!(fresh.ok()["administration"]["responses"]["edges"].as_array().map(Vec::len), Some(7));
+}

@@ -3,12 +3,14 @@
 
 #![expect(clippy::expect_used, reason = "test code: a failed expectation is the test failing, with its message")]
 
+mod access_matrix;
 mod auth;
 mod cli;
 mod closing_the_loop;
 mod cohorts;
 mod collection;
 mod counties;
+mod crash_reconciliation;
 mod engagement;
 mod exactly_once;
 mod exports;
@@ -19,3 +21,4 @@ mod people;
 mod protocol;
 mod results;
 mod row_level_security;
+mod secrets_in_logs;

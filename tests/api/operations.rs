@@ -2,14 +2,12 @@
 //! a PostgreSQL this test owns, readiness, persisted queries, the OpenAPI document and trusted
 //! forwarded headers.
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use orb_server::config::{RateLimitSettings, Settings};
 use orb_server::{Application, StartOptions};
+use orb_tests::process::{OrbProcess, OwnedPostgres};
 use orb_tests::{TestDatabase, spawn_app, spawn_app_with};
 use reqwest::StatusCode;
 use sea_orm::ConnectionTrait;
@@ -106,110 +104,6 @@ fn paper_batch(batch: usize, size: usize) -> Value {
         .collect()
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("an address").port()
-}
-
-/// The `orb` binary, built now if needed (a no-op when fresh): `cargo test -p orb-tests` alone
-/// does not build another package's binaries, and `CARGO_BIN_EXE_*` is only set for a
-/// package's own tests.
-fn orb_binary() -> PathBuf {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace root").to_owned();
-    let output = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "-p", "orb-server", "--bin", "orb", "--message-format=json"])
-        .current_dir(&workspace)
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("cargo runs");
-    assert!(output.status.success(), "cargo build of the orb binary failed");
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|message| message["reason"] == "compiler-artifact" && message["target"]["name"] == "orb")
-        .find_map(|message| message["executable"].as_str().map(PathBuf::from))
-        .expect("cargo names the orb executable")
-}
-
-/// The `orb` binary running as a child process; killed if the test ends without stopping it.
-struct Child {
-    process: std::process::Child,
-    log: PathBuf,
-}
-
-impl Child {
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn signal(&self, signal: &str) {
-        let status = Command::new("kill")
-            .args([format!("-{signal}"), self.process.id().to_string()])
-            .status()
-            .expect("kill runs");
-        assert!(status.success(), "kill -{signal} succeeds");
-    }
-
-    /// Waits for the process to exit, at most `limit`.
-    async fn wait(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
-        let deadline = Instant::now() + limit;
-        while Instant::now() < deadline {
-            if let Some(status) = self.process.try_wait().expect("the child can be waited for") {
-                return Some(status);
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        None
-    }
-}
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
-        let _ = std::fs::remove_file(&self.log);
-    }
-}
-
-async fn wait_until_up(address: &str, child: &mut Child) {
-    let http = reqwest::Client::new();
-    for _ in 0..300 {
-        if let Ok(response) = http.get(format!("{address}/readyz")).send().await
-            && response.status() == StatusCode::OK
-        {
-            return;
-        }
-        if let Some(status) = child.process.try_wait().expect("waitable") {
-            panic!("orb exited early ({status}):\n{}", child.log());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("orb did not become ready:\n{}", child.log());
-}
-
-/// Starts the built `orb` on `db` and a free port, with only the given settings besides the
-/// database and address (no configuration file, a clean environment); returns once ready.
-async fn start_orb(db: &TestDatabase, settings: &[(&str, String)]) -> (String, Child) {
-    let port = free_port();
-    let address = format!("http://127.0.0.1:{port}");
-    let log = std::env::temp_dir().join(format!("orb-child-{}.log", uuid::Uuid::new_v4().simple()));
-    let process = Command::new(orb_binary())
-        .args(["serve", "--no-migrate"])
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("ORB_CONFIG", "/nonexistent/orb.toml")
-        .env("DATABASE_URL", db.url())
-        .env("ORB_BIND", format!("127.0.0.1:{port}"))
-        .env("ORB_LOG_LEVEL", "info,sqlx=warn,sea_orm=warn")
-        .envs(settings.iter().map(|(key, value)| (*key, value.as_str())))
-        .stdout(Stdio::from(std::fs::File::create(&log).expect("a log file")))
-        .stderr(Stdio::from(std::fs::File::options().append(true).open(&log).expect("the log file")))
-        .spawn()
-        .expect("orb starts");
-    let mut child = Child { process, log };
-    wait_until_up(&address, &mut child).await;
-    (address, child)
-}
-
 #[tokio::test]
 async fn sigterm_lets_in_flight_submissions_finish_and_exits_zero() {
     let db = TestDatabase::clone_template().await;
@@ -219,7 +113,8 @@ async fn sigterm_lets_in_flight_submissions_finish_and_exits_zero() {
         ("ORB_SHUTDOWN_GRACE_SECONDS", "25".to_owned()),
         ("ORB_RATE_LIMITS__LOGIN_PER_MINUTE", "1000".to_owned()),
     ];
-    let (address, mut child) = start_orb(&db, &settings).await;
+    let mut child = OrbProcess::start(&db.url(), &settings).await;
+    let address = child.address.clone();
 
     let mut lead = Client::new(&address);
     lead.sign_in("lead@kings.demo.orb").await;
@@ -368,97 +263,6 @@ async fn metrics_can_be_turned_off() {
     assert_eq!(app.get("/metrics").await.status(), StatusCode::NOT_FOUND);
 }
 
-/// A PostgreSQL cluster this test owns: made with `initdb` in a temporary directory, on its own
-/// port, stopped and removed when dropped. PostgreSQL refuses to run as root: as root, its tools
-/// run as the `postgres` user over a directory that user owns.
-struct OwnedPostgres {
-    bin: PathBuf,
-    dir: PathBuf,
-    port: u16,
-    as_postgres: bool,
-}
-
-impl OwnedPostgres {
-    fn create() -> Self {
-        let bin = std::fs::read_dir("/usr/lib/postgresql")
-            .expect("PostgreSQL's server tools are installed under /usr/lib/postgresql")
-            .filter_map(Result::ok)
-            .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok().map(|v| (v, entry.path())))
-            .max_by_key(|(version, _)| *version)
-            .map(|(_, path)| path.join("bin"))
-            .expect("a PostgreSQL version directory");
-        let uid = Command::new("id").arg("-u").output().expect("id runs");
-        let as_postgres = String::from_utf8_lossy(&uid.stdout).trim() == "0";
-        let dir = std::env::temp_dir().join(format!("orb-pg-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&dir).expect("a temporary directory");
-        if as_postgres {
-            let chown = Command::new("chown").args(["postgres:postgres"]).arg(&dir).status().expect("chown runs");
-            assert!(chown.success(), "the directory is given to postgres");
-        }
-        let cluster = Self { bin, dir, port: free_port(), as_postgres };
-        let data = cluster.dir.join("data");
-        cluster.run(
-            "initdb",
-            &["-D", path(&data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-locale", "--no-sync"],
-        );
-        cluster.start();
-        cluster
-    }
-
-    fn run(&self, tool: &str, args: &[&str]) {
-        let program = self.bin.join(tool);
-        let mut command = if self.as_postgres {
-            let mut command = Command::new("runuser");
-            command.args(["-u", "postgres", "--"]).arg(&program);
-            command
-        } else {
-            Command::new(&program)
-        };
-        let output = command.args(args).current_dir(&self.dir).output().expect("the PostgreSQL tool runs");
-        assert!(
-            output.status.success(),
-            "{tool} {args:?} failed: {}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-
-    fn start(&self) {
-        let options = format!("-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off", self.port, path(&self.dir));
-        let data = self.dir.join("data");
-        let log = self.dir.join("log");
-        self.run("pg_ctl", &["-D", path(&data), "-o", &options, "-l", path(&log), "-w", "-t", "60", "start"]);
-    }
-
-    fn stop(&self) {
-        let data = self.dir.join("data");
-        self.run("pg_ctl", &["-D", path(&data), "-m", "fast", "-w", "stop"]);
-    }
-
-    fn url(&self, database: &str) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
-    }
-}
-
-fn path(path: &Path) -> &str {
-    path.to_str().expect("a UTF-8 path")
-}
-
-impl Drop for OwnedPostgres {
-    fn drop(&mut self) {
-        let data = self.dir.join("data");
-        let mut command = if self.as_postgres {
-            let mut command = Command::new("runuser");
-            command.args(["-u", "postgres", "--"]).arg(self.bin.join("pg_ctl"));
-            command
-        } else {
-            Command::new(self.bin.join("pg_ctl"))
-        };
-        let _ = command.args(["-D", path(&data), "-m", "immediate", "stop"]).output();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
 #[tokio::test]
 async fn a_database_outage_fails_fast_and_the_service_recovers_by_itself() {
     let postgres = OwnedPostgres::create();
@@ -603,7 +407,7 @@ async fn forwarded_headers_count_only_from_a_trusted_proxy() {
 
 /// Every `(METHOD, path)` that `startup.rs` registers: `web::resource("…")` followed by its
 /// `.route(web::method()…)`s, or `.route("…", web::method()…)`.
-fn registered_routes() -> std::collections::BTreeSet<(String, String)> {
+pub(crate) fn registered_routes() -> std::collections::BTreeSet<(String, String)> {
     let source = include_str!("../../crates/server/src/startup.rs");
     let mut routes = std::collections::BTreeSet::new();
     let method_of = |after: &str| {
@@ -710,7 +514,8 @@ async fn traces_go_to_the_configured_otlp_endpoint_and_are_flushed_on_shutdown()
         ("ORB_WORKERS", "1".to_owned()),
         ("ORB_OTLP_TRACES_ENDPOINT", format!("http://127.0.0.1:{collector}/v1/traces")),
     ];
-    let (address, mut child) = start_orb(&db, &settings).await;
+    let mut child = OrbProcess::start(&db.url(), &settings).await;
+    let address = child.address.clone();
     // From an untrusted peer, a forwarded address is not believed in traces either.
     let answered = reqwest::Client::new()
         .post(format!("{address}/graphql"))

@@ -18,7 +18,11 @@ async fn kings_wave(app: &TestApp) -> (Caller, String) {
 
 /// An open wave of the state instrument in `county` with paper responses: per (unit name,
 /// perspective, count, value), `count` forms answering `value` to every FIT item.
-async fn paper_wave(app: &TestApp, county: &str, forms: &[(Option<&str>, &str, usize, i64)]) -> (Caller, String) {
+pub(crate) async fn paper_wave(
+    app: &TestApp,
+    county: &str,
+    forms: &[(Option<&str>, &str, usize, i64)],
+) -> (Caller, String) {
     let lead = app.sign_in(&format!("lead@{county}.demo.orb")).await;
     let state = lead
         .graphql(
@@ -79,7 +83,7 @@ async fn paper_wave(app: &TestApp, county: &str, forms: &[(Option<&str>, &str, u
 }
 
 /// Enters paper forms into the administration `id` as `lead`.
-async fn enter_paper(lead: &Caller, id: &str, forms: &[Value]) -> orb_tests::GraphqlResponse {
+pub(crate) async fn enter_paper(lead: &Caller, id: &str, forms: &[Value]) -> orb_tests::GraphqlResponse {
     lead.graphql(
         "mutation($id: ID!, $forms: [PaperFormInput!]!) { enterPaperForms(administrationId: $id, forms: $forms) { stored } }",
         json!({ "id": id, "forms": forms }),
@@ -222,8 +226,7 @@ async fn released_wave(app: &TestApp, county: &str, key: &str, domain: &str, ans
             json!({ "idempotencyKey": format!("{county}-{key}-{n:04}-{}", answers.len()), "response": { "answers": answers, "perspective": "SOCIAL_WORKER" } })
         })
         .collect();
-    enter_paper(&lead, &id, &forms).await
-    .ok();
+    enter_paper(&lead, &id, &forms).await.ok();
     close(&lead, &id).await;
     lead.graphql("mutation($id: ID!) { releaseResults(administrationId: $id) { id } }", json!({ "id": id })).await.ok();
     id
@@ -332,8 +335,7 @@ async fn free_text_stays_with_the_county_unless_shared_and_never_reaches_faculty
             "answers": { "FIT1": 3, "FIT_HELP": format!("Idea number {n}") }, "perspective": "SOCIAL_WORKER" } })
         })
         .collect();
-    enter_paper(&lead, &id, &forms).await
-    .ok();
+    enter_paper(&lead, &id, &forms).await.ok();
     close(&lead, &id).await;
     const FREE_TEXT: &str = "query($id: ID!) { administration(id: $id) { freeText { code withheld answers } } }";
     let read = lead.graphql(FREE_TEXT, json!({ "id": id })).await;
@@ -424,8 +426,7 @@ async fn an_interim_cut_freezes_so_watching_results_reveals_no_new_answer() {
     let late: Vec<Value> = (0..4)
         .map(|n| json!({ "idempotencyKey": format!("late-{n:04}"), "response": { "answers": { "FIT1": 1 }, "perspective": "SOCIAL_WORKER" } }))
         .collect();
-    enter_paper(&lead, &id, &late).await
-    .ok();
+    enter_paper(&lead, &id, &late).await.ok();
     let again = lead.graphql(RESULTS, json!({ "id": id })).await;
     assert_eq!(
         again.ok()["administration"]["results"],
@@ -527,8 +528,7 @@ async fn a_survey_that_reopens_and_closes_again_shows_its_new_answers() {
     let late: Vec<Value> = (0..2)
         .map(|n| json!({ "idempotencyKey": format!("late-form-{n:04}"), "response": { "answers": {}, "perspective": "SUPERVISOR" } }))
         .collect();
-    enter_paper(&lead, &id, &late).await
-    .ok();
+    enter_paper(&lead, &id, &late).await.ok();
     close(&lead, &id).await;
     assert_eq!(n(&lead.graphql(RESULTS, json!({ "id": id })).await), 15);
 }

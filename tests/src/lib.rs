@@ -9,6 +9,7 @@
 #![expect(clippy::expect_used, reason = "test code: a failed expectation is the test failing, with its message")]
 
 pub mod database;
+pub mod process;
 
 use std::time::Duration;
 

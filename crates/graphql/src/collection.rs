@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use async_graphql::connection::{Connection, EmptyFields};
 use async_graphql::{Context, Enum, ID, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use orb_domain::Error as Refusal;
@@ -13,10 +14,14 @@ use orb_domain::collection::{
     idempotency_key,
 };
 use orb_domain::ids::{AdministrationId, CountyId, InstrumentVersionId, OrgUnitId};
+use orb_domain::instrument::InstrumentDocument;
 use orb_store::collection::{self as store, AnswerUpdate, PaperForm};
 use orb_store::entities::{administrations, responses};
+use orb_store::page::encode_cursor;
+use orb_store::results::{self as results_store, RespondentCursor};
 
-use crate::context::{found, id, loader, session, stored};
+use crate::connection::connection;
+use crate::context::{found, id, loader, page, session, stored};
 use crate::counties::County;
 use crate::error::{ApiResult, IntoApi, coded};
 use crate::instruments::{InstrumentVersion, PublishProblem};
@@ -226,6 +231,39 @@ impl Administration {
         Ok(Some(texts.into_iter().map(Into::into).collect()))
     }
 
+    /// Submitted responses with their raw answers, paged: the API's door to what the CSV export
+    /// (`/exports/administrations/{id}/responses.csv`) gives. The county's lead only; each page
+    /// read is audited (`export.raw`). Respondents are numbered for the listing and no response
+    /// id is given. A cursor taken before more responses were submitted is refused (`CONFLICT`).
+    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1")]
+    async fn responses(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Option<Connection<String, SubmittedResponse, EmptyFields, EmptyFields>>> {
+        let session = session(ctx)?;
+        let principal = session.principal();
+        principal.as_lead_of(CountyId(self.0.county_id)).api()?;
+        let request = page(first, after)?;
+        let listing = results_store::raw_listing(
+            session,
+            |county| principal.as_lead_of(county),
+            AdministrationId(self.0.id),
+            &request,
+        )
+        .await
+        .api()?;
+        let version = Arc::new(listing.version.document);
+        let submitted = listing.submitted;
+        Ok(Some(connection(
+            listing.page,
+            request.after.is_some(),
+            |(seen, _)| encode_cursor(&RespondentCursor { seen: *seen, submitted }.to_string()),
+            |(respondent, response)| SubmittedResponse { respondent, response, version: Arc::clone(&version) },
+        )))
+    }
+
     /// Whether the open link is on.
     async fn open_link_enabled(&self) -> bool {
         self.0.open_link_hash.is_some()
@@ -350,6 +388,59 @@ impl CollectionQuery {
         let session = session(ctx)?;
         Ok(RespondentResponse(store::my_response(session).await.api()?))
     }
+}
+
+/// A submitted response as its county's lead reads raw answers: numbered for the listing,
+/// with no id (in anonymous mode an id derives from the invitation code the lead handed out).
+pub struct SubmittedResponse {
+    respondent: u64,
+    response: responses::Model,
+    version: Arc<InstrumentDocument>,
+}
+
+/// A submitted response with its raw answers, as the county's lead reads them.
+#[Object]
+impl SubmittedResponse {
+    /// Its number in this listing, from 1 (the CSV export's `respondent`).
+    async fn respondent(&self) -> u64 {
+        self.respondent
+    }
+
+    async fn perspective(&self) -> Option<Perspective> {
+        self.response.perspective.as_deref().and_then(orb_domain::collection::Perspective::from_stored).map(Into::into)
+    }
+
+    /// The unit answered for.
+    async fn org_unit_id(&self) -> Option<ID> {
+        self.response.org_unit_id.map(|u| ID(u.to_string()))
+    }
+
+    async fn language(&self) -> &str {
+        &self.response.language
+    }
+
+    /// The day it was submitted (anonymous surveys keep no finer time).
+    async fn submitted_on(&self) -> ApiResult<chrono::NaiveDate> {
+        stored(self.response.submitted_on)
+    }
+
+    /// Its answers in the version's item order, free text included; unanswered items are left out.
+    async fn answers(&self) -> Vec<RawAnswer> {
+        self.version
+            .answers_in_order(&self.response.answers)
+            .map(|(item, value)| RawAnswer { item: item.code.clone(), value: Json(value.clone()) })
+            .collect()
+    }
+}
+
+/// One stored answer.
+#[derive(SimpleObject)]
+pub struct RawAnswer {
+    /// The item's code (`FIT1`).
+    pub item: String,
+    /// As stored: a number for Likert and number items, a string for text and single choice, a
+    /// list of strings for multiple choice.
+    pub value: Json<serde_json::Value>,
 }
 
 /// A respondent's response as they see it.

@@ -560,9 +560,14 @@ impl EngagementQuery {
         Ok(out)
     }
 
-    /// The test an attendee code opens, with the messages to give feedback on. No account needed.
+    /// The test an attendee code opens, with the messages to give feedback on. No account needed;
+    /// a signed-in caller is refused (members read it as `messageTest`).
     async fn message_test_by_code(&self, ctx: &Context<'_>, code: String) -> ApiResult<AttendeeMessageTest> {
         let session = session(ctx)?;
+        if session.principal().user_id().is_some() {
+            return Err(Refusal::forbidden("sign out to use an attendee code; members read the test as messageTest"))
+                .api();
+        }
         if let Ok(limits) = ctx.data::<Arc<dyn ClientLimits>>() {
             limits.check_code_exchange().map_err(rate_limited)?;
         }
@@ -727,6 +732,8 @@ fn feedback_input(feedback: &[MessageFeedbackInput]) -> ApiResult<Vec<store::Giv
 /// forbidden if they may read but not lead its county.
 async fn led_test(ctx: &Context<'_>, raw: &ID) -> ApiResult<(orb_domain::access::LeadOf, MessageTestId)> {
     let session = session(ctx)?;
+    // Sign-in comes first: an anonymous caller is told to sign in, not that the test is missing.
+    session.principal().as_signed_in().api()?;
     let test: MessageTestId = id("id", raw)?;
     let row = found(store::message_test(session, test).await.api()?, "message test")?;
     let lead = session.principal().as_lead_of(CountyId(row.county_id)).api()?;
@@ -890,6 +897,7 @@ impl EngagementMutation {
         feedback: Vec<MessageFeedbackInput>,
     ) -> ApiResult<MessageTest> {
         let session = session(ctx)?;
+        session.principal().as_signed_in().api()?;
         let test: MessageTestId = id("messageTestId", &message_test_id)?;
         let row = found(store::message_test(session, test).await.api()?, "message test")?;
         let member = session.principal().as_member_of(CountyId(row.county_id)).api()?;

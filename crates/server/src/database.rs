@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use orb_migration::{Migrator, MigratorTrait};
 use orb_store::{Store, StoreOptions};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
@@ -33,7 +33,7 @@ pub enum DatabaseError {
 }
 
 async fn connect_owner(url: &str) -> Result<DatabaseConnection, DatabaseError> {
-    let mut options = ConnectOptions::new(url.to_owned());
+    let mut options = orb_store::connect_options(url);
     options.max_connections(1).connect_timeout(Duration::from_secs(10)).sqlx_logging(false);
     Ok(Database::connect(options).await?)
 }

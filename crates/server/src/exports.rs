@@ -17,6 +17,7 @@ use orb_domain::ids::AdministrationId;
 use orb_domain::instrument::{InstrumentDocument, ItemKind};
 use orb_domain::results::{GroupFigures, Released};
 use orb_domain::scoring::Summary;
+use orb_store::results::RawFrom;
 use orb_store::{Caller, Store};
 
 use crate::auth::caller_of;
@@ -168,17 +169,15 @@ async fn next_page(state: &mut RawExport) -> Result<Option<Bytes>, orb_store::St
             .ok_or(orb_domain::Error::NotFound("administration"))?;
         session.principal().as_lead_of(orb_domain::ids::CountyId(administration.county_id))?
     };
-    let page = orb_store::results::raw_page(&session, &lead, state.administration, state.after, PAGE).await?;
+    let from = state.after.map_or(RawFrom::Start, RawFrom::AfterResponse);
+    let page = orb_store::results::raw_page(&session, &lead, state.administration, from, PAGE).await?;
     session.commit().await?;
     let Some(last) = page.last() else { return Ok(None) };
     state.after = Some(last.id);
     let mut chunk = Vec::new();
     for response in &page {
         state.respondents += 1;
-        let answers: std::collections::BTreeMap<String, serde_json::Value> =
-            serde_json::from_value(response.answers.clone()).unwrap_or_default();
-        for item in &state.version.items {
-            let Some(answer) = answers.get(&item.code) else { continue };
+        for (item, answer) in state.version.answers_in_order(&response.answers) {
             let scale = state.version.scale_of(item).and_then(|s| orb_domain::scoring::ScaleShape::new(s.values()));
             let scored = match (&scale, answer.as_f64(), item.kind) {
                 (Some(shape), Some(x), ItemKind::Likert) => Some(shape.scored(x, item.reverse_scored)),

@@ -22,4 +22,4 @@ pub mod session;
 
 pub use error::{StoreError, StoreResult};
 pub use page::{Page, PageRequest};
-pub use session::{Caller, Change, PoolStatus, Session, Store, StoreOptions};
+pub use session::{Caller, Change, PoolStatus, Session, Store, StoreOptions, connect_options};

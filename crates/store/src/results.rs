@@ -21,10 +21,11 @@ use serde_json::json;
 
 use crate::audit;
 use crate::collection;
-use crate::entities::administrations;
+use crate::entities::{administrations, responses};
 use crate::error::{StoreError, StoreResult};
 use crate::frozen::{Frame, FreezeKey};
 use crate::instruments::{self, VersionRecord};
+use crate::page::{Page, PageRequest};
 use crate::session::{Change, Session};
 
 /// One administration's submitted answers as the results feed gives them, with its version,
@@ -343,6 +344,37 @@ pub async fn release(
     Ok(released)
 }
 
+/// Through which door raw answers leave: the streamed CSV export or the API's
+/// `Administration.responses`. Both are audited as `export.raw`, with the door in the details.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RawDoor {
+    /// `GET /exports/administrations/{id}/responses.csv`.
+    Csv,
+    /// `Administration.responses` in GraphQL.
+    Api,
+}
+
+impl RawDoor {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Csv => "csv",
+            Self::Api => "api",
+        }
+    }
+}
+
+/// The administration, the caller's lead capability over its county and its version: who may
+/// read raw answers at all (the county's lead, whatever the survey's state).
+async fn raw_access(
+    session: &Session,
+    lead_of: impl Fn(CountyId) -> Result<LeadOf, Refusal>,
+    id: AdministrationId,
+) -> StoreResult<(administrations::Model, LeadOf)> {
+    let administration = collection::by_id(session.db(), id).await?.ok_or(Refusal::NotFound("administration"))?;
+    let lead = lead_of(CountyId(administration.county_id))?;
+    Ok((administration, lead))
+}
+
 /// What a raw export needs to start: the administration and its version, after checking the
 /// caller leads its county, and an audit entry saying the lead exported raw answers.
 pub async fn start_raw_export(
@@ -350,43 +382,120 @@ pub async fn start_raw_export(
     lead_of: impl Fn(CountyId) -> Result<LeadOf, Refusal>,
     id: AdministrationId,
 ) -> StoreResult<(administrations::Model, VersionRecord)> {
-    let administration = collection::by_id(session.db(), id).await?.ok_or(Refusal::NotFound("administration"))?;
-    lead_of(CountyId(administration.county_id))?;
+    let (administration, _) = raw_access(session, lead_of, id).await?;
     let version = instruments::version_row(session.db(), administration.instrument_version_id).await?;
-    record_read(session, "export.raw", &administration).await?;
+    record_raw_read(session, &administration, RawDoor::Csv).await?;
     Ok((administration, version))
 }
 
-/// One page of an administration's submitted responses for the lead's raw export, in a stable
-/// order after `after` (keyset paging, so the export can stream page by page).
+/// Where a page of raw responses starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RawFrom {
+    /// At the first response.
+    Start,
+    /// After this response: the CSV export's keyset, which never leaves the service.
+    AfterResponse(uuid::Uuid),
+    /// After this many responses: the API's position, which names no response.
+    AfterRespondents(u64),
+}
+
+/// One page of an administration's submitted responses for the lead's raw answers, in a stable
+/// order (by id), starting at `from`. The CSV export and `Administration.responses` both page
+/// with it.
 pub async fn raw_page(
     session: &Session,
     lead: &LeadOf,
     id: AdministrationId,
-    after: Option<uuid::Uuid>,
+    from: RawFrom,
     limit: u64,
 ) -> StoreResult<Vec<crate::entities::responses::Model>> {
-    use crate::entities::responses;
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-    let mut query = responses::Entity::find()
-        .filter(responses::Column::CountyId.eq(lead.county_id().0))
-        .filter(responses::Column::AdministrationId.eq(id.0))
-        .filter(responses::Column::Status.eq("submitted"))
-        .order_by_asc(responses::Column::Id)
-        .limit(limit);
-    if let Some(after) = after {
-        query = query.filter(responses::Column::Id.gt(after));
+    use sea_orm::{QueryOrder, QuerySelect};
+    let mut query = submitted_responses(lead, id).order_by_asc(responses::Column::Id).limit(limit);
+    match from {
+        RawFrom::Start => {}
+        RawFrom::AfterResponse(after) => query = query.filter(responses::Column::Id.gt(after)),
+        RawFrom::AfterRespondents(seen) => query = query.offset(seen),
     }
     Ok(query.all(session.db()).await?)
 }
 
-/// Audits a read of an administration's data in its own change (reads otherwise write nothing).
-async fn record_read(
+fn submitted_responses(lead: &LeadOf, id: AdministrationId) -> sea_orm::Select<responses::Entity> {
+    responses::Entity::find()
+        .filter(responses::Column::CountyId.eq(lead.county_id().0))
+        .filter(responses::Column::AdministrationId.eq(id.0))
+        .filter(responses::Column::Status.eq("submitted"))
+}
+
+/// A position in an administration's raw responses as the API gives it out: how many the
+/// caller has read, and how many were submitted when they started. It names no response: in
+/// anonymous mode a response id derives from its invitation code, which the lead once held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RespondentCursor {
+    /// Responses read so far (the respondent number of the last one).
+    pub seen: u64,
+    /// Submitted responses when the first page was read.
+    pub submitted: u64,
+}
+
+impl std::fmt::Display for RespondentCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.seen, self.submitted)
+    }
+}
+
+impl std::str::FromStr for RespondentCursor {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        let (seen, submitted) = s.split_once('/').ok_or(())?;
+        Ok(Self { seen: seen.parse().map_err(|_| ())?, submitted: submitted.parse().map_err(|_| ())? })
+    }
+}
+
+/// One page of raw responses for the API, each with its respondent number.
+pub struct RawListing {
+    /// The version the administration runs, for the items' order and meaning.
+    pub version: VersionRecord,
+    /// Submitted responses when the listing started.
+    pub submitted: u64,
+    /// The page: respondent number (from 1) and response.
+    pub page: Page<(u64, responses::Model)>,
+}
+
+/// One page of an administration's submitted responses for its county's lead, as the CSV
+/// export gives them (same check, same order, same audit), positioned by respondent number.
+/// A position taken before more responses were submitted is refused (`CONFLICT` on `after`):
+/// the numbers would have moved.
+pub async fn raw_listing(
     session: &Session,
-    action: &'static str,
-    administration: &administrations::Model,
-) -> StoreResult<()> {
+    lead_of: impl Fn(CountyId) -> Result<LeadOf, Refusal>,
+    id: AdministrationId,
+    request: &PageRequest,
+) -> StoreResult<RawListing> {
+    use sea_orm::PaginatorTrait;
+    let (administration, lead) = raw_access(session, lead_of, id).await?;
+    let after: Option<RespondentCursor> = request.after_key()?;
+    let submitted = submitted_responses(&lead, id).count(session.db()).await?;
+    if after.is_some_and(|a| a.submitted != submitted) {
+        return Err(Refusal::conflict_on(
+            "after",
+            "responses were submitted since this listing started; read it again from the first page",
+        )
+        .into());
+    }
+    let seen = after.map_or(0, |a| a.seen);
+    let from = if seen == 0 { RawFrom::Start } else { RawFrom::AfterRespondents(seen) };
+    let rows = raw_page(session, &lead, id, from, request.limit()).await?;
+    let numbered = (seen + 1..).zip(rows).collect();
+    let version = instruments::version_row(session.db(), administration.instrument_version_id).await?;
+    record_raw_read(session, &administration, RawDoor::Api).await?;
+    Ok(RawListing { version, submitted, page: Page::from_fetched(numbered, request) })
+}
+
+/// Audits a read of an administration's raw answers in its own change (reads otherwise write
+/// nothing).
+async fn record_raw_read(session: &Session, administration: &administrations::Model, door: RawDoor) -> StoreResult<()> {
     let change = session.change().await?;
-    collection::record(&change, action, administration, json!({})).await?;
+    collection::record(&change, "export.raw", administration, json!({ "via": door.as_str() })).await?;
     change.commit().await
 }

@@ -9,6 +9,7 @@ use orb_domain::Error as Refusal;
 use orb_domain::access::{CountyMembership, Principal, RespondentScope};
 use orb_domain::ids::{CountyId, UserId};
 use orb_domain::people::{CountyRole, GlobalRole};
+use percent_encoding::percent_decode_str;
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, Statement,
     TransactionTrait, Value,
@@ -51,11 +52,30 @@ pub struct Store {
     frozen: Arc<FrozenAnswers>,
 }
 
+/// sea-orm options for `url` with its password handed to the driver apart from the URL.
+/// sea-orm records the options it connects with, URL included, on a trace-level span, so a
+/// password left in the URL is printed with any event logged while connecting.
+pub fn connect_options(url: &str) -> ConnectOptions {
+    let Ok(mut without_password) = url::Url::parse(url) else {
+        return ConnectOptions::new(url.to_owned());
+    };
+    let Some(password) = without_password.password().map(|p| percent_decode_str(p).decode_utf8_lossy().into_owned())
+    else {
+        return ConnectOptions::new(url.to_owned());
+    };
+    if without_password.set_password(None).is_err() {
+        return ConnectOptions::new(url.to_owned());
+    }
+    let mut options = ConnectOptions::new(without_password.to_string());
+    options.map_sqlx_postgres_opts(move |driver| driver.password(&password));
+    options
+}
+
 impl Store {
     /// Opens the pool. Connections are made lazily, so the service starts (and reports
     /// not-ready) while the database is down.
     pub async fn connect(options: &StoreOptions) -> StoreResult<Self> {
-        let mut connect = ConnectOptions::new(options.url.clone());
+        let mut connect = connect_options(&options.url);
         connect
             .max_connections(options.max_connections)
             .min_connections(0)
@@ -291,5 +311,17 @@ impl Change {
     /// Keeps the change.
     pub async fn commit(self) -> StoreResult<()> {
         self.tx.commit().await.map_err(StoreError::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::connect_options;
+
+    #[test]
+    fn the_password_stays_out_of_the_printed_options() {
+        let printed = format!("{:?}", connect_options("postgres://orb_app:s3cr%40t-pw@db.example:5432/orb"));
+        assert!(!printed.contains("s3cr"), "{printed}");
+        assert!(printed.contains("postgres://orb_app@db.example:5432/orb"), "the rest of the URL is kept: {printed}");
     }
 }

@@ -247,6 +247,15 @@ impl InstrumentDocument {
         self.items.iter().filter(move |i| i.domain == domain)
     }
 
+    /// A stored response's answers in the version's item order, skipping items left
+    /// unanswered (and any code the version does not have), as raw answers are read out.
+    pub fn answers_in_order<'a>(
+        &'a self,
+        answers: &'a serde_json::Value,
+    ) -> impl Iterator<Item = (&'a Item, &'a serde_json::Value)> + 'a {
+        self.items.iter().filter_map(move |item| answers.get(&item.code).map(|answer| (item, answer)))
+    }
+
     /// The copy an adaptation or a new version starts from: every item remembers the code it
     /// was copied from (its origin) and keeps its concept.
     pub fn derive(&self, derived_from: DerivedFrom) -> Self {
