@@ -16,6 +16,7 @@ mod engagement;
 mod exactly_once;
 mod exports;
 mod graphql_abuse;
+mod hostile_input;
 mod instruments;
 mod operations;
 mod people;

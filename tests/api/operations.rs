@@ -405,16 +405,34 @@ async fn forwarded_headers_count_only_from_a_trusted_proxy() {
     );
 }
 
-/// Every `(METHOD, path)` that `startup.rs` registers with `.route("…", web::method()…)`.
+/// Every `(METHOD, path)` that `startup.rs` registers: `web::resource("…")` followed by its
+/// `.route(web::method()…)`s, or `.route("…", web::method()…)`.
 pub(crate) fn registered_routes() -> std::collections::BTreeSet<(String, String)> {
     let source = include_str!("../../crates/server/src/startup.rs");
     let mut routes = std::collections::BTreeSet::new();
-    for (at, _) in source.match_indices(".route(\"") {
-        let rest = &source[at + ".route(\"".len()..];
-        let Some((path, after)) = rest.split_once('"') else { continue };
-        let Some(method) = after.trim_start_matches([',', ' ', '\n']).strip_prefix("web::") else { continue };
-        let method = method.split('(').next().unwrap_or_default().to_uppercase();
-        routes.insert((method, path.to_owned()));
+    let method_of = |after: &str| {
+        let method = after.trim_start_matches([',', ' ', '\n']).strip_prefix("web::")?;
+        Some(method.split('(').next().unwrap_or_default().to_uppercase())
+    };
+    const RESOURCE: &str = "web::resource(\"";
+    const ROUTE: &str = ".route(";
+    let (mut rest, mut resource) = (source, None);
+    loop {
+        let (resource_at, route_at) = (rest.find(RESOURCE), rest.find(ROUTE));
+        match (resource_at, route_at) {
+            (Some(r), t) if t.is_none_or(|t| r < t) => {
+                rest = &rest[r + RESOURCE.len()..];
+                resource = rest.split_once('"').map(|(path, _)| path.to_owned());
+            }
+            (_, Some(t)) => {
+                rest = &rest[t + ROUTE.len()..];
+                match rest.strip_prefix('"').and_then(|r| r.split_once('"')) {
+                    Some((path, after)) => routes.extend(method_of(after).map(|m| (m, path.to_owned()))),
+                    None => routes.extend(method_of(rest).zip(resource.clone())),
+                }
+            }
+            _ => break,
+        }
     }
     routes
 }

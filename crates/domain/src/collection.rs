@@ -317,6 +317,10 @@ fn check_one(
         }
         ItemKind::Text => {
             let text = value.as_str().ok_or("must be text")?.trim();
+            if text.contains('\0') {
+                // PostgreSQL stores no NUL character: refused here rather than failing to save.
+                return Err("must not contain the NUL character".into());
+            }
             let cap = item.max_length.unwrap_or(2000) as usize;
             if text.chars().count() > cap {
                 return Err(format!("must be at most {cap} characters"));
@@ -464,6 +468,16 @@ mod tests {
     }
 
     #[test]
+    fn text_with_a_nul_character_is_refused() {
+        let Err(Error::Invalid(problems)) =
+            check_answers(&version(), &answers(serde_json::json!({ "T": "a\u{0}b" })), Completeness::Partial)
+        else {
+            panic!("PostgreSQL cannot store it");
+        };
+        assert_eq!(problems[0].field, "answers.T");
+    }
+
+    #[test]
     fn required_items_are_needed_only_to_submit() {
         assert!(check_answers(&version(), &answers(serde_json::json!({ "S": "a" })), Completeness::Partial).is_ok());
         let Err(Error::Invalid(problems)) =
@@ -531,5 +545,140 @@ mod tests {
             fields,
             BTreeSet::from(["input.closesAt", "input.perspectives", "input.languages", "input.minGroupSize"])
         );
+    }
+
+    mod properties {
+        //! The short run of the `access_code` and `answer_validation` fuzz targets (`fuzz/`).
+
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// How a printed code may come back typed: any case, look-alike letters for 0 and 1,
+        /// spaces, tabs and hyphens anywhere.
+        fn retyped(printed: &str, case: &[bool], noise: &[u8]) -> String {
+            let mut typed = String::new();
+            for (i, c) in printed.chars().enumerate() {
+                let pick = noise.get(i).copied().unwrap_or(0);
+                match pick % 7 {
+                    0 => typed.push(' '),
+                    1 => typed.push('\t'),
+                    2 => typed.push('-'),
+                    _ => {}
+                }
+                let c = match (c, pick % 3) {
+                    ('0', 0) => 'O',
+                    ('1', 0) => 'I',
+                    ('1', 1) => 'L',
+                    (c, _) => c,
+                };
+                typed.push(if case.get(i).copied().unwrap_or(false) { c.to_ascii_lowercase() } else { c });
+            }
+            typed
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            /// A code reads back as itself however it is retyped.
+            #[test]
+            fn a_printed_code_reads_back_however_it_is_typed(
+                seed in any::<[u8; 32]>(),
+                case in proptest::collection::vec(any::<bool>(), 19),
+                noise in proptest::collection::vec(any::<u8>(), 19),
+            ) {
+                use rand::SeedableRng;
+                let code = AccessCode::generate(&mut rand::rngs::StdRng::from_seed(seed));
+                let printed = code.display();
+                prop_assert_eq!(printed.len(), 19);
+                prop_assert!(printed.split('-').all(|g| g.len() == 4 && g.bytes().all(|b| ALPHABET.contains(&b))));
+                prop_assert_eq!(AccessCode::parse("code", &retyped(&printed, &case, &noise)), Ok(code.clone()));
+            }
+
+            /// Anything else is refused: a code is read only from 16 symbols of the alphabet
+            /// (or their look-alikes) among separators, and what is read prints canonically.
+            #[test]
+            fn only_sixteen_symbols_among_separators_make_a_code(typed in "([0-9A-Za-z][ \t-]?){15,17}|[0-9A-Za-z \t-]{0,24}|\\PC{0,24}") {
+                let symbols: Option<Vec<char>> = typed
+                    .chars()
+                    .filter(|c| !matches!(c, ' ' | '\t' | '-'))
+                    .map(|c| match c.to_ascii_uppercase() {
+                        'O' => Some('0'),
+                        'I' | 'L' => Some('1'),
+                        c if c.is_ascii() && ALPHABET.contains(&(c as u8)) => Some(c),
+                        _ => None,
+                    })
+                    .collect();
+                match (AccessCode::parse("code", &typed), symbols) {
+                    (Ok(code), Some(symbols)) => {
+                        prop_assert_eq!(code.display().replace('-', ""), symbols.iter().collect::<String>());
+                        prop_assert_eq!(AccessCode::parse("code", &code.display()), Ok(code));
+                    }
+                    (Err(e), symbols) => {
+                        prop_assert!(symbols.is_none_or(|s| s.len() != 16), "{:?} refused", typed);
+                        prop_assert_eq!(e, Error::invalid("code", "is not a survey code"));
+                    }
+                    (Ok(_), None) => prop_assert!(false, "{:?} read as a code", typed),
+                }
+            }
+
+            /// Whatever a front end sends, accepted answers are on their items' scales, among
+            /// their choices, within their bounds and caps; a refusal names only the items at
+            /// fault; and accepted answers are accepted again unchanged.
+            #[test]
+            fn answers_accepted_are_within_their_items(
+                raw in proptest::collection::btree_map(
+                    prop_oneof![Just("L"), Just("S"), Just("M"), Just("N"), Just("T"), Just("X")].prop_map(str::to_owned),
+                    prop_oneof![
+                        Just(Value::Null),
+                        any::<i64>().prop_map(Value::from),
+                        (-3i64..8).prop_map(Value::from),
+                        any::<f64>().prop_map(Value::from),
+                        (-2.0f64..12.0).prop_map(Value::from),
+                        any::<bool>().prop_map(Value::from),
+                        prop_oneof![Just("a"), Just("b"), Just("c"), Just(" hi "), Just("      "), Just("toolong")]
+                            .prop_map(Value::from),
+                        "\\PC{0,8}".prop_map(Value::from),
+                        proptest::collection::vec(prop_oneof![Just(Value::from("a")), Just(Value::from("b")), Just(Value::from("c")), Just(Value::from(1))], 0..4)
+                            .prop_map(Value::from),
+                    ],
+                    0..6,
+                ),
+                final_submission in any::<bool>(),
+            ) {
+                let doc = version();
+                let completeness = if final_submission { Completeness::Final } else { Completeness::Partial };
+                match check_answers(&doc, &raw, completeness) {
+                    Ok(clean) => {
+                        for (code, value) in &clean {
+                            let item = doc.item(code).expect("only the version's items");
+                            let within = match item.kind {
+                                ItemKind::Likert => value.as_i64().is_some_and(|v| (1..=4).contains(&v)),
+                                ItemKind::SingleChoice => value == "a",
+                                ItemKind::MultiChoice => value.as_array().is_some_and(|a| {
+                                    !a.is_empty() && a.iter().all(|c| c == "a" || c == "b") && a.windows(2).all(|w| w[0].as_str() < w[1].as_str())
+                                }),
+                                ItemKind::Number => value.as_f64().is_some_and(|n| (0.0..=10.0).contains(&n)),
+                                ItemKind::Text => value.as_str().is_some_and(|t| !t.is_empty() && t.trim() == t && t.chars().count() <= 5),
+                            };
+                            prop_assert!(within, "{} accepted as {:?} from {:?}", code, value, raw);
+                        }
+                        prop_assert!(!raw.contains_key("X"));
+                        if final_submission {
+                            prop_assert!(clean.contains_key("L"), "the required item");
+                        }
+                        prop_assert_eq!(check_answers(&doc, &clean, completeness), Ok(clean.clone()));
+                    }
+                    Err(Error::Invalid(problems)) => {
+                        prop_assert!(!problems.is_empty());
+                        for problem in &problems {
+                            let code = problem.field.strip_prefix("answers.").unwrap_or_default();
+                            prop_assert!(raw.contains_key(code) || (code == "L" && final_submission), "{:?}", problem);
+                        }
+                    }
+                    Err(other) => prop_assert!(false, "refused with {:?}", other),
+                }
+            }
+        }
     }
 }

@@ -640,4 +640,64 @@ mod tests {
         let pooled = theme.pooled.clone().unwrap_or_else(FeedbackFigures::empty);
         assert_eq!((pooled.n, pooled.questions[4].mean()), (5, Some(5.0)), "county b's 2 are left out");
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Whatever the feedback, no group of the tree message ⊂ audience ⊂ theme below the
+        /// minimum is shown, pinned down by the sums, or the union of a sum's withheld parts;
+        /// a shown group is its true size and a withheld one says why truly.
+        #[test]
+        fn no_small_feedback_group_can_be_worked_out(
+            leaves in proptest::collection::vec((0u128..3, 0usize..3, 0usize..8), 1..12),
+            min in 3usize..8,
+        ) {
+            use crate::privacy::onlooker::figure_disclosures;
+            let audiences = [Audience::Supervisors, Audience::LineStaff, Audience::BoardOfSupervisors];
+            let mut messages = Vec::new();
+            let mut all = Vec::new();
+            for (test, &(theme, audience, n)) in leaves.iter().enumerate() {
+                let k = key(test as u128, test as u128, 100 + theme, audiences[audience]);
+                messages.push(k);
+                all.extend(entries(k, &vec![3; n]));
+            }
+            let out = county_feedback(&messages, &all, min, &mut rng());
+            // The tree as the onlooker reads it: every figure's truth, what was shown, the sums.
+            let mut actual: Vec<i64> = Vec::new();
+            let mut released: Vec<Option<i64>> = Vec::new();
+            let mut sums: Vec<Sum> = Vec::new();
+            let mut record = |truth: usize, figures: &Released<FeedbackFigures>| {
+                let shown = figures.shown().map(|f| f.n as i64);
+                let why_truthful = match figures {
+                    Released::Shown(f) => f.n == truth,
+                    Released::Withheld(Withheld::BelowMinimum) => truth < min,
+                    Released::Withheld(Withheld::Complementary) => truth >= min,
+                };
+                actual.push(truth as i64);
+                released.push(shown);
+                why_truthful
+            };
+            let size = |pick: &dyn Fn(&MessageKey) -> bool| all.iter().filter(|e| pick(&e.message)).count();
+            let mut truthful = Vec::new();
+            for g in &out.by_message {
+                truthful.push(record(size(&|m| *m == g.key), &g.figures));
+                proptest::prop_assert_eq!(g.comments.shown().is_some(), g.figures.shown().is_some());
+            }
+            let nl = out.by_message.len();
+            for (a, g) in out.by_audience.iter().enumerate() {
+                truthful.push(record(size(&|m| m.theme == g.theme && m.audience == g.audience), &g.figures));
+                let parts = out.by_message.iter().enumerate().filter(|(_, m)| m.key.theme == g.theme && m.key.audience == g.audience);
+                sums.push(Sum { parts: parts.map(|(i, _)| i).collect(), total: nl + a });
+            }
+            let na = out.by_audience.len();
+            for (t, g) in out.by_theme.iter().enumerate() {
+                truthful.push(record(size(&|m| m.theme == g.theme), &g.figures));
+                let parts = out.by_audience.iter().enumerate().filter(|(_, a)| a.theme == g.theme);
+                sums.push(Sum { parts: parts.map(|(i, _)| nl + i).collect(), total: nl + na + t });
+            }
+            proptest::prop_assert!(truthful.iter().all(|&t| t), "{:?}", out);
+            let found = figure_disclosures(&actual, &released, &sums, min as i64);
+            proptest::prop_assert!(found.is_empty(), "{:?} with minimum {}: {:?}", leaves, min, found);
+        }
+    }
 }

@@ -239,16 +239,17 @@ pub fn pinned_down(released: &[Option<i64>], sums: &[Sum]) -> Vec<usize> {
         .collect()
 }
 
-/// What an onlooker can work out from a released table: the test of every path out.
-#[cfg(test)]
-pub(crate) mod onlooker {
+/// What an onlooker can work out from released figures: the test of every path out, used by
+/// the domain's property tests and the fuzz targets (feature `onlooker`); not part of the service.
+#[cfg(any(test, feature = "onlooker"))]
+pub mod onlooker {
     use std::collections::BTreeMap;
 
     use super::{Sum, SuppressedTable, pinned_down};
 
     /// The table's figures in one list (cells, rows, columns, total), what was released of each,
     /// and the sums they obey; groups without a unit or perspective are never published.
-    fn as_released<R: Ord + Clone, C: Ord + Clone>(
+    pub fn as_released<R: Ord + Clone, C: Ord + Clone>(
         input: &BTreeMap<(Option<R>, Option<C>), i64>,
         out: &SuppressedTable<R, C>,
     ) -> (Vec<i64>, Vec<Option<i64>>, Vec<Sum>) {
@@ -288,12 +289,18 @@ pub(crate) mod onlooker {
     /// Every way an onlooker could learn about a small group from the table `out` released of
     /// `input`: a small figure released, pinned down, or several withheld parts of one sum that
     /// are together a small group.
-    pub(crate) fn disclosures<R: Ord + Clone, C: Ord + Clone>(
+    pub fn disclosures<R: Ord + Clone, C: Ord + Clone>(
         input: &BTreeMap<(Option<R>, Option<C>), i64>,
         out: &SuppressedTable<R, C>,
         min: i64,
     ) -> Vec<String> {
         let (actual, released, sums) = as_released(input, out);
+        figure_disclosures(&actual, &released, &sums, min)
+    }
+
+    /// The same for any figures linked by sums (a tree of groups inside groups): `actual` is
+    /// what is true, `released` what was shown (`None`: withheld or never published).
+    pub fn figure_disclosures(actual: &[i64], released: &[Option<i64>], sums: &[Sum], min: i64) -> Vec<String> {
         let small = |n: i64| n > 0 && n < min;
         let mut found: Vec<String> = Vec::new();
         for (i, r) in released.iter().enumerate() {
@@ -303,7 +310,7 @@ pub(crate) mod onlooker {
                 found.push(format!("figure {i} of {n} is released"));
             }
         }
-        for i in pinned_down(&released, &sums) {
+        for i in pinned_down(released, sums) {
             if small(actual[i]) {
                 found.push(format!("figure {i} of {} follows from the others", actual[i]));
             }

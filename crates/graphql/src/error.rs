@@ -93,8 +93,10 @@ pub fn coded(message: impl Into<String>, code: &'static str) -> Error {
 
 /// Gives every error of a finished response a code. Errors raised before execution (parse
 /// errors, wrong argument types, depth and complexity limits) have no path and mean the request
-/// itself is at fault: `BAD_USER_INPUT`. A resolver error without a code is a bug: it is logged
-/// and reported as `INTERNAL_SERVER_ERROR`.
+/// itself is at fault: `BAD_USER_INPUT`; so do arguments that fail to parse as their type only
+/// when the field runs (an `Int` literal out of range, a negative count), which async-graphql
+/// reports with a path and the words `Failed to parse`. Any other resolver error without a code
+/// is a bug: it is logged and reported as `INTERNAL_SERVER_ERROR`.
 pub fn ensure_codes(response: &mut async_graphql::Response) {
     for error in &mut response.errors {
         let has_code = error.extensions.as_ref().is_some_and(|e| e.get("code").is_some());
@@ -104,7 +106,7 @@ pub fn ensure_codes(response: &mut async_graphql::Response) {
         let code = if error.path.is_empty() && error.message == "PersistedQueryNotFound" {
             // Apollo's APQ protocol: the client answers by sending the query with its hash.
             "PERSISTED_QUERY_NOT_FOUND"
-        } else if error.path.is_empty() {
+        } else if error.path.is_empty() || error.message.starts_with("Failed to parse \"") {
             "BAD_USER_INPUT"
         } else {
             tracing::error!(graphql.error = %error.message, "resolver error without a code");

@@ -101,10 +101,11 @@ struct RawExport {
 
 /// Raw answers, one row per answer. The county's lead only; audited.
 #[utoipa::path(get, path = "/exports/administrations/{id}/responses.csv", tag = "exports",
-    params(("id" = String, Path, description = "The administration (UUID)")),
+    params(("id" = String, Path, format = Uuid, description = "The administration (UUID)")),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Raw answers, one row per answer", content_type = "text/csv", body = String),
+        (status = 400, description = "The id is not a UUID", body = crate::openapi::ErrorBody),
         (status = 401, description = "No valid bearer token", body = crate::openapi::ErrorBody),
         (status = 403, description = "Not allowed for this caller", body = crate::openapi::ErrorBody),
         (status = 404, description = "No such administration for this caller", body = crate::openapi::ErrorBody),
@@ -207,10 +208,11 @@ async fn next_page(state: &mut RawExport) -> Result<Option<Bytes>, orb_store::St
 
 /// What each item means: the dictionary for the raw export. The county's lead only.
 #[utoipa::path(get, path = "/exports/administrations/{id}/dictionary.csv", tag = "exports",
-    params(("id" = String, Path, description = "The administration (UUID)")),
+    params(("id" = String, Path, format = Uuid, description = "The administration (UUID)")),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "What each item means", content_type = "text/csv", body = String),
+        (status = 400, description = "The id is not a UUID", body = crate::openapi::ErrorBody),
         (status = 401, description = "No valid bearer token", body = crate::openapi::ErrorBody),
         (status = 403, description = "Not allowed for this caller", body = crate::openapi::ErrorBody),
         (status = 404, description = "No such administration for this caller", body = crate::openapi::ErrorBody),
@@ -253,10 +255,11 @@ pub async fn dictionary(
 
 /// The aggregates the caller may see, withheld groups included as such.
 #[utoipa::path(get, path = "/exports/administrations/{id}/results.csv", tag = "exports",
-    params(("id" = String, Path, description = "The administration (UUID)")),
+    params(("id" = String, Path, format = Uuid, description = "The administration (UUID)")),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The aggregates the caller may see", content_type = "text/csv", body = String),
+        (status = 400, description = "The id is not a UUID", body = crate::openapi::ErrorBody),
         (status = 401, description = "No valid bearer token", body = crate::openapi::ErrorBody),
         (status = 403, description = "Not allowed for this caller", body = crate::openapi::ErrorBody),
         (status = 404, description = "No such administration for this caller", body = crate::openapi::ErrorBody),

@@ -147,20 +147,33 @@ fn serve(listener: TcpListener, store: Store, settings: &Settings) -> anyhow::Re
             .app_data(exports.clone())
             .app_data(web::PayloadConfig::new(body_limit))
             .app_data(json_config(body_limit))
-            .route("/graphql", web::post().to(graphql_http::execute))
-            .route("/graphql", web::get().to(graphql_http::graphiql))
-            .route("/auth/login", web::post().to(handlers::login))
-            .route("/auth/refresh", web::post().to(handlers::refresh))
-            .route("/auth/logout", web::post().to(handlers::logout))
-            .route("/exports/administrations/{id}/responses.csv", web::get().to(crate::exports::responses))
-            .route("/exports/administrations/{id}/dictionary.csv", web::get().to(crate::exports::dictionary))
-            .route("/exports/administrations/{id}/results.csv", web::get().to(crate::exports::results))
-            .route("/healthz", web::get().to(health::healthz))
-            .route("/readyz", web::get().to(health::readyz))
-            .route("/openapi.json", web::get().to(crate::openapi::openapi_json))
+            // One resource per path, so a method it does not serve answers 405 with `Allow`.
+            .service(
+                web::resource("/graphql")
+                    .route(web::post().to(graphql_http::execute))
+                    .route(web::get().to(graphql_http::graphiql)),
+            )
+            .service(web::resource("/auth/login").route(web::post().to(handlers::login)))
+            .service(web::resource("/auth/refresh").route(web::post().to(handlers::refresh)))
+            .service(web::resource("/auth/logout").route(web::post().to(handlers::logout)))
+            .service(
+                web::resource("/exports/administrations/{id}/responses.csv")
+                    .route(web::get().to(crate::exports::responses)),
+            )
+            .service(
+                web::resource("/exports/administrations/{id}/dictionary.csv")
+                    .route(web::get().to(crate::exports::dictionary)),
+            )
+            .service(
+                web::resource("/exports/administrations/{id}/results.csv")
+                    .route(web::get().to(crate::exports::results)),
+            )
+            .service(web::resource("/healthz").route(web::get().to(health::healthz)))
+            .service(web::resource("/readyz").route(web::get().to(health::readyz)))
+            .service(web::resource("/openapi.json").route(web::get().to(crate::openapi::openapi_json)))
             .configure(|app| {
                 if metrics_enabled {
-                    app.route("/metrics", web::get().to(metrics::serve));
+                    app.service(web::resource("/metrics").route(web::get().to(metrics::serve)));
                 }
             })
             .wrap(security_headers())

@@ -108,6 +108,41 @@ fn well_formed(doc: &InstrumentDocument, report: &mut Report) {
     unique_codes(report, "scales", doc.scales.iter().map(|s| s.code.as_str()));
     unique_codes(report, "domains", doc.domains.iter().map(|d| d.code.as_str()));
     unique_codes(report, "items", doc.items.iter().map(|i| i.code.as_str()));
+    if let Ok(value) = serde_json::to_value(doc) {
+        nul_characters(&value, "", report);
+    }
+}
+
+/// PostgreSQL stores no NUL character in text or JSON, so a document holding one anywhere (a
+/// text, a code, a language key) would fail to save: each place is named instead. Elements with
+/// a code are named by it (`items[FIT1].prompt.en`), others by position.
+fn nul_characters(value: &serde_json::Value, path: &str, report: &mut Report) {
+    use serde_json::Value;
+    const MESSAGE: &str = "must not contain the NUL character";
+    match value {
+        Value::String(text) if text.contains('\0') => report.add(path, MESSAGE),
+        Value::Array(elements) => {
+            for (i, element) in elements.iter().enumerate() {
+                let at = match element.get("code").and_then(Value::as_str) {
+                    Some(code) => format!("{path}[{code}]"),
+                    None => format!("{path}[{i}]"),
+                };
+                nul_characters(element, &at, report);
+            }
+        }
+        Value::Object(fields) => {
+            for (key, field) in fields {
+                if key.contains('\0') {
+                    report.add(path, MESSAGE);
+                } else if path.is_empty() {
+                    nul_characters(field, key, report);
+                } else {
+                    nul_characters(field, &format!("{path}.{key}"), report);
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Checks a document may be published; lists every problem at once.

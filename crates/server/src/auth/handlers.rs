@@ -52,6 +52,8 @@ const BAD_REFRESH: &str = "the refresh token is invalid, expired or already used
 /// amount of password-hashing work, so it reveals nothing about which accounts exist.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest, responses(
     (status = 200, description = "Signed in", body = TokenPair),
+    (status = 400, description = "The body is not this JSON object, or not sent as application/json", body = crate::openapi::ErrorBody),
+    (status = 413, description = "The body is larger than `body_limit_bytes`", body = crate::openapi::ErrorBody),
     (status = 401, description = "Email or password is incorrect", body = crate::openapi::ErrorBody),
     (status = 429, description = "Too many attempts from this client (Retry-After)", body = crate::openapi::ErrorBody),
     (status = 503, description = "The database is unavailable", body = crate::openapi::ErrorBody),
@@ -90,6 +92,9 @@ pub async fn login(
 #[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshRequest, responses(
     (status = 200, description = "A new pair; the presented refresh token is spent", body = TokenPair),
     (status = 401, description = "Invalid, expired or reused (the family is revoked)", body = crate::openapi::ErrorBody),
+    (status = 400, description = "The body is not this JSON object, or not sent as application/json", body = crate::openapi::ErrorBody),
+    (status = 413, description = "The body is larger than `body_limit_bytes`", body = crate::openapi::ErrorBody),
+    (status = 503, description = "The database is unavailable", body = crate::openapi::ErrorBody),
 ))]
 pub async fn refresh(
     service: web::Data<AuthService>,
@@ -120,7 +125,10 @@ pub async fn refresh(
 
 /// Ends the login a refresh token belongs to. Always answers 204.
 #[utoipa::path(post, path = "/auth/logout", tag = "auth", request_body = RefreshRequest, responses(
-    (status = 204, description = "The login is ended (always)"),
+    (status = 204, description = "The login is ended (for any well-formed request)"),
+    (status = 400, description = "The body is not this JSON object, or not sent as application/json", body = crate::openapi::ErrorBody),
+    (status = 413, description = "The body is larger than `body_limit_bytes`", body = crate::openapi::ErrorBody),
+    (status = 503, description = "The database is unavailable", body = crate::openapi::ErrorBody),
 ))]
 pub async fn logout(
     service: web::Data<AuthService>,
