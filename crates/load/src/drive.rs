@@ -58,6 +58,15 @@ pub struct Request {
     pub variables: Value,
     /// The bearer token, if any.
     pub bearer: Option<String>,
+    /// Other headers (the peer reads the caller's claims from headers).
+    pub headers: Vec<(String, String)>,
+}
+
+impl Request {
+    /// A request with a bearer token (or none) and no other header.
+    pub fn new(variables: Value, bearer: Option<String>) -> Self {
+        Self { variables, bearer, headers: Vec::new() }
+    }
 }
 
 /// Makes the `i`th request of a scenario.
@@ -88,8 +97,10 @@ pub async fn run_graphql(scenario: GraphqlScenario, clients: usize, duration: Du
         let scenario = Arc::clone(&scenario);
         async move {
             let request = (scenario.request)(i);
-            let answer =
-                scenario.endpoint.call(&scenario.document, &request.variables, request.bearer.as_deref()).await;
+            let answer = scenario
+                .endpoint
+                .call_with(&scenario.document, &request.variables, request.bearer.as_deref(), &request.headers)
+                .await;
             Some(match answer {
                 Ok(data) if scenario.check.as_ref().is_none_or(|check| check(&data)) => Ok(()),
                 Ok(_) => Err("UNEXPECTED_DATA".to_owned()),

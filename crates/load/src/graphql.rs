@@ -51,9 +51,23 @@ impl Endpoint {
 
     /// Posts one operation; the `data` on success.
     pub async fn call(&self, document: &str, variables: &Value, bearer: Option<&str>) -> Result<Value, CallError> {
+        self.call_with(document, variables, bearer, &[]).await
+    }
+
+    /// Posts one operation with extra headers (the peer takes the caller's claims as headers).
+    pub async fn call_with(
+        &self,
+        document: &str,
+        variables: &Value,
+        bearer: Option<&str>,
+        headers: &[(String, String)],
+    ) -> Result<Value, CallError> {
         let mut request = self.http.post(&self.url).json(&json!({ "query": document, "variables": variables }));
         if let Some(token) = bearer {
             request = request.bearer_auth(token);
+        }
+        for (name, value) in headers {
+            request = request.header(name, value);
         }
         let response = request.send().await.map_err(|_| CallError::new("TRANSPORT"))?;
         let status = response.status();

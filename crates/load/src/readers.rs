@@ -48,7 +48,7 @@ pub fn full_results(name: &str, endpoint: Endpoint, readings: Vec<Reading>) -> G
         document: FULL_RESULTS.into(),
         request: Arc::new(move |i| {
             let reading = &readings[usize::try_from(i).unwrap_or(0) % readings.len()];
-            Request { variables: json!({ "id": reading.administration }), bearer: Some(reading.token.clone()) }
+            Request::new(json!({ "id": reading.administration }), Some(reading.token.clone()))
         }),
         check: Some(Arc::new(results_scored)),
     }
@@ -62,7 +62,7 @@ pub fn comparison(endpoint: Endpoint, faculty: String, waves: Vec<Uuid>, domain:
         name: format!("orb: faculty compare all {expected} counties on {domain}"),
         endpoint,
         document: COMPARISON.into(),
-        request: Arc::new(move |_| Request { variables: variables.clone(), bearer: Some(faculty.clone()) }),
+        request: Arc::new(move |_| Request::new(variables.clone(), Some(faculty.clone()))),
         check: Some(Arc::new(move |data| {
             data["compareCounties"]["counties"].as_array().is_some_and(|c| c.len() == expected)
         })),

@@ -188,3 +188,46 @@ pub async fn stored(db: &DatabaseConnection, invitations: &[OpenInvitation]) -> 
         .await?;
     Ok(row.map(|r| r.try_get::<i64>("", "n")).transpose()?.unwrap_or(0))
 }
+
+/// orb's counterpart of the peer's single insert: a code exchanged and the answers submitted
+/// at once (two requests, no survey fetched, nothing saved before), each invitation once.
+pub async fn start_and_submit(
+    endpoint: Endpoint,
+    invitations: Arc<Vec<OpenInvitation>>,
+    items: Arc<Vec<LikertItem>>,
+    clients: usize,
+    duration: Duration,
+    acknowledged: Arc<Acknowledged>,
+) -> Summary {
+    drive("orb: exchange a code and submit (one response, two requests)", clients, duration, move |i| {
+        let (endpoint, invitations, items, acknowledged) =
+            (endpoint.clone(), Arc::clone(&invitations), Arc::clone(&items), Arc::clone(&acknowledged));
+        async move {
+            let invitation = invitations.get(usize::try_from(i).ok()?)?;
+            let mut rng = StdRng::seed_from_u64(i);
+            let answers = Respondent { level: 3.2 + 0.6 * crate::generator::normal(&mut rng) }.answers(
+                &items,
+                &Default::default(),
+                &mut rng,
+            );
+            let outcome = async {
+                let code = json!({ "code": invitation.code.display() });
+                let started = with_retries(TRIES, || endpoint.call(START, &code, None)).await?;
+                let token = started["startResponse"]["token"].as_str().unwrap_or_default().to_owned();
+                let key = uuid::Uuid::new_v4().to_string();
+                let full = json!({ "input": { "answers": answers, "perspective": "SUPERVISOR" }, "key": key });
+                with_retries(TRIES, || endpoint.call(SUBMIT, &full, Some(&token))).await
+            }
+            .await;
+            Some(match outcome {
+                Ok(data) if data["submitResponse"]["status"] == "SUBMITTED" => {
+                    acknowledged.count.fetch_add(1, Ordering::Relaxed);
+                    Ok(())
+                }
+                Ok(_) => Err("UNEXPECTED_DATA".to_owned()),
+                Err(err) => Err(err.code),
+            })
+        }
+    })
+    .await
+}

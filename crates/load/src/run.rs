@@ -241,7 +241,9 @@ async fn measure(options: &Options, orb_binary: &std::path::Path, url: &str) -> 
 
     // Submissions: orb's respondents, then the same rows written directly.
     let acknowledged = Arc::new(Acknowledged::default());
-    let invitations = Arc::new(state.respondent_invitations.clone());
+    let (visits, pairs) = state.respondent_invitations.split_at(state.respondent_invitations.len() / 2);
+    let invitations = Arc::new(visits.to_vec());
+    let pair_invitations = Arc::new(pairs.to_vec());
     let sampled_at_load = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let probe = {
         let (pid, sampled) = (orb.pid(), Arc::clone(&sampled_at_load));
@@ -278,7 +280,7 @@ async fn measure(options: &Options, orb_binary: &std::path::Path, url: &str) -> 
     let ceiling = respondents::ceiling(
         owner.clone(),
         Arc::clone(&ceiling_invitations),
-        state_items,
+        Arc::clone(&state_items),
         options.respondents,
         duration,
     )
@@ -292,11 +294,27 @@ async fn measure(options: &Options, orb_binary: &std::path::Path, url: &str) -> 
     ));
     rows.push(Row::plain(ceiling.clone()));
 
-    // The peer, on the same database, and orb's own nested read.
-    let peer_notes =
-        peer_rows(options, url, &orb, &endpoint, &own_token(&http, &orb).await?, &state, &submissions, &mut rows).await;
+    // The peer, on the same database, and orb's counterparts.
+    let wave = latest("sacramento")?;
+    let peer = peer_rows(
+        options,
+        PeerInputs {
+            url,
+            owner: &owner,
+            endpoint: &endpoint,
+            lead: sign_in(&http, &orb.base, "lead@sacramento.demo.orb").await?,
+            wave,
+            pair_invitations: Arc::clone(&pair_invitations),
+            items: Arc::clone(&state_items),
+            acknowledged: Arc::clone(&acknowledged),
+        },
+        &mut rows,
+    )
+    .await;
+    let peer_note = peer.err().map(|err| format!("peer skipped: {err:#}"));
 
-    let stored = respondents::stored(&owner, &invitations).await?;
+    let stored =
+        respondents::stored(&owner, &invitations).await? + respondents::stored(&owner, &pair_invitations).await?;
     let acknowledged = acknowledged.count.load(Ordering::Relaxed);
     let ceiling_stored = respondents::stored(&owner, &ceiling_invitations).await?;
     let (_, high_water) = memory_kib(orb.pid()).unwrap_or_default();
@@ -317,7 +335,7 @@ async fn measure(options: &Options, orb_binary: &std::path::Path, url: &str) -> 
         mib(high_water),
         if mib(submit_memory) < 100.0 { "met" } else { "**not met**" }
     );
-    for note in peer_notes {
+    if let Some(note) = peer_note {
         println!("{note}");
     }
     println!(
@@ -333,105 +351,146 @@ async fn measure(options: &Options, orb_binary: &std::path::Path, url: &str) -> 
     Ok(())
 }
 
-async fn own_token(http: &reqwest::Client, orb: &Orb) -> anyhow::Result<String> {
-    sign_in(http, &orb.base, "lead@sacramento.demo.orb").await
+/// The headers the peer takes a county lead's claims from, as orb's session would set them.
+async fn lead_headers(owner: &DatabaseConnection, email: &str) -> anyhow::Result<Vec<(String, String)>> {
+    let row = owner
+        .query_one_raw(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "SELECT u.id::text AS user_id, string_agg(m.county_id::text, ',') AS members,
+                    coalesce(string_agg(m.county_id::text, ',') FILTER (WHERE m.role = 'lead'), '') AS leads
+             FROM users u JOIN memberships m ON m.user_id = u.id WHERE u.email = $1 GROUP BY u.id",
+            [email.into()],
+        ))
+        .await?
+        .with_context(|| format!("no account {email}"))?;
+    Ok(vec![
+        ("x-orb-user-id".into(), row.try_get::<String>("", "user_id")?),
+        ("x-orb-member-counties".into(), row.try_get::<String>("", "members")?),
+        ("x-orb-lead-counties".into(), row.try_get::<String>("", "leads")?),
+    ])
 }
 
-/// orb's own nested read: an administration's responses with their answers, one page.
-pub const ORB_NESTED_READ: &str = "query($id: ID!, $first: Int!, $after: String) { administration(id: $id) {
-    id title responses(first: $first, after: $after) {
-      edges { cursor node { id status perspective language answers submittedOn } }
-      pageInfo { hasNextPage endCursor } } } }";
+/// What the peer's part of the run needs from the rest.
+struct PeerInputs<'a> {
+    url: &'a str,
+    owner: &'a DatabaseConnection,
+    endpoint: &'a Endpoint,
+    lead: String,
+    wave: Uuid,
+    pair_invitations: Arc<Vec<generator::OpenInvitation>>,
+    items: Arc<Vec<generator::LikertItem>>,
+    acknowledged: Arc<Acknowledged>,
+}
+
+/// The runtime role's URL of the same database: PostGraphile runs under the same row-level
+/// security as orb's requests.
+fn runtime_url(owner_url: &str) -> anyhow::Result<String> {
+    let mut url = url::Url::parse(owner_url)?;
+    let password =
+        std::env::var("ORB_RUNTIME_DATABASE_PASSWORD").unwrap_or_else(|_| "orb-app-development-password".into());
+    url.set_username("orb_app").map_err(|()| anyhow::anyhow!("no user in {owner_url}"))?;
+    url.set_password(Some(&password)).map_err(|()| anyhow::anyhow!("no password in {owner_url}"))?;
+    Ok(url.to_string())
+}
 
 /// Runs the peer's scenarios and orb's counterparts; notes say what was skipped and why.
-#[expect(clippy::too_many_arguments, reason = "one call site, every argument different")]
-async fn peer_rows(
-    options: &Options,
-    url: &str,
-    orb: &Orb,
-    endpoint: &Endpoint,
-    lead: &str,
-    state: &generator::State,
-    submissions: &Summary,
-    rows: &mut Vec<Row>,
-) -> Vec<String> {
-    let _ = orb;
+async fn peer_rows(options: &Options, inputs: PeerInputs<'_>, rows: &mut Vec<Row>) -> anyhow::Result<()> {
     let duration = Duration::from_secs(options.seconds);
-    let Some(wave) = state.latest_wave.get("sacramento").copied() else {
-        return vec!["peer skipped: no Sacramento wave".into()];
-    };
-    let documents = match PeerDocuments::read(&options.postgraphile) {
-        Ok(documents) => documents,
-        Err(err) => return vec![format!("peer skipped: {err:#}")],
-    };
-    let peer = match Peer::start(&options.postgraphile, url, &options.logs.join("postgraphile.log")).await {
-        Ok(peer) => peer,
-        Err(err) => return vec![format!("peer skipped: {err:#}")],
-    };
-    let Ok(peer_endpoint) = Endpoint::new(peer.graphql_url.clone()) else {
-        return vec!["peer skipped: no HTTP client".into()];
-    };
-    let page = 50;
+    let folder = &options.postgraphile;
+    let documents = PeerDocuments::read(folder)?;
+    let orb_nested_read = std::fs::read_to_string(folder.join("orb_nested_read.graphql"))
+        .with_context(|| format!("reading {}", folder.join("orb_nested_read.graphql").display()))?;
+    let headers = lead_headers(inputs.owner, "lead@sacramento.demo.orb").await?;
+    let peer = Peer::start(folder, &runtime_url(inputs.url)?, &options.logs.join("postgraphile.log")).await?;
+    let peer_endpoint = Endpoint::new(peer.graphql_url.clone())?;
+    let (wave, page) = (inputs.wave, 50);
     let peer_read = run_graphql(
         GraphqlScenario {
-            name: "peer: PostGraphile nested read (a wave, 50 responses with answers)".into(),
+            name: format!("peer: PostGraphile nested read (a wave, {page} responses with answers)"),
             endpoint: peer_endpoint.clone(),
             document: documents.nested_read.as_str().into(),
             request: Arc::new(move |_| Request {
                 variables: json!({ "administrationId": wave, "first": page }),
                 bearer: None,
+                headers: headers.clone(),
             }),
-            check: None,
-        },
-        options.readers,
-        duration,
-    )
-    .await;
-    let lead = lead.to_owned();
-    let orb_read = run_graphql(
-        GraphqlScenario {
-            name: "orb: nested read (a wave, 50 responses with answers)".into(),
-            endpoint: endpoint.clone(),
-            document: ORB_NESTED_READ.into(),
-            request: Arc::new(move |_| Request {
-                variables: json!({ "id": wave, "first": page }),
-                bearer: Some(lead.clone()),
-            }),
-            check: Some(Arc::new(|data| {
-                data["administration"]["responses"]["edges"].as_array().is_some_and(|e| e.len() == 50)
+            check: Some(Arc::new(move |data| {
+                data["administrationByRowId"]["responsesByCountyIdAndAdministrationId"]["nodes"]
+                    .as_array()
+                    .is_some_and(|n| n.len() == page)
             })),
         },
         options.readers,
         duration,
     )
     .await;
-    let county = state.respondent_invitations.first().map(|i| (i.county_id, i.administration_id));
+    let lead = inputs.lead.clone();
+    let orb_read = run_graphql(
+        GraphqlScenario {
+            name: format!("orb: nested read (a wave, {page} responses with answers)"),
+            endpoint: inputs.endpoint.clone(),
+            document: orb_nested_read.as_str().into(),
+            request: Arc::new(move |_| {
+                Request::new(json!({ "administrationId": wave, "first": page }), Some(lead.clone()))
+            }),
+            check: Some(Arc::new(move |data| {
+                data["administration"]["responses"]["nodes"].as_array().is_some_and(|n| n.len() == page)
+            })),
+        },
+        options.readers,
+        duration,
+    )
+    .await;
+    let open: Vec<(Uuid, Uuid)> =
+        inputs.pair_invitations.iter().map(|i| (i.county_id, i.administration_id)).take(64).collect();
+    let items = Arc::clone(&inputs.items);
     let peer_insert = run_graphql(
         GraphqlScenario {
-            name: "peer: PostGraphile insert one response".into(),
+            name: "peer: PostGraphile insert one submitted response".into(),
             endpoint: peer_endpoint,
             document: documents.insert_response.as_str().into(),
-            request: Arc::new(move |_| {
-                let (county_id, administration_id) = county.unwrap_or_default();
+            request: Arc::new(move |i| {
+                use rand::SeedableRng as _;
+                let (county_id, administration_id) = open[usize::try_from(i).unwrap_or(0) % open.len().max(1)];
+                let id = Uuid::new_v4();
+                let mut rng = rand::rngs::StdRng::seed_from_u64(i);
+                let answers = generator::Respondent { level: 3.2 + 0.6 * generator::normal(&mut rng) }.answers(
+                    &items,
+                    &Default::default(),
+                    &mut rng,
+                );
                 Request {
-                    variables: json!({
-                        "countyId": county_id,
-                        "id": Uuid::new_v4(),
-                        "administrationId": administration_id,
-                        "perspective": "SOCIAL_WORKER",
-                        "answers": { "FIT1": 4, "FIT2": 3 },
-                        "submitKey": Uuid::new_v4().to_string(),
-                    }),
+                    variables: json!({ "response": {
+                        "countyId": county_id, "administrationId": administration_id, "rowId": id,
+                        "source": "open_link", "status": "submitted", "perspective": "SUPERVISOR", "language": "en",
+                        "answers": answers, "submitKey": Uuid::new_v4().to_string(),
+                        "submitFingerprint": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+                        "submittedOn": chrono::Utc::now().date_naive().to_string(),
+                    } }),
                     bearer: None,
+                    headers: vec![
+                        ("x-orb-respondent-response".into(), id.to_string()),
+                        ("x-orb-respondent-administration".into(), administration_id.to_string()),
+                        ("x-orb-respondent-county".into(), county_id.to_string()),
+                    ],
                 }
             }),
-            check: None,
+            check: Some(Arc::new(|data| data["createResponse"]["response"]["status"] == "submitted")),
         },
         options.readers,
         duration,
     )
     .await;
     drop(peer);
+    let orb_insert = respondents::start_and_submit(
+        inputs.endpoint.clone(),
+        inputs.pair_invitations,
+        inputs.items,
+        options.readers,
+        duration,
+        inputs.acknowledged,
+    )
+    .await;
     rows.push(compared(
         orb_read.clone(),
         table::ratio(orb_read.per_second, peer_read.per_second),
@@ -441,12 +500,12 @@ async fn peer_rows(
     ));
     rows.push(Row::plain(peer_read));
     rows.push(compared(
-        Summary { scenario: "orb: submissions (from the respondents' run)".into(), ..submissions.clone() },
-        table::ratio(submissions.per_second, peer_insert.per_second),
+        orb_insert.clone(),
+        table::ratio(orb_insert.per_second, peer_insert.per_second),
         "peer",
         "≥ 3× peer",
         |x| x >= 3.0,
     ));
     rows.push(Row::plain(peer_insert));
-    Vec::new()
+    Ok(())
 }
