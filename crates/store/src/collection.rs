@@ -26,7 +26,7 @@ use crate::instruments::{self, VersionRecord, VersionStatus};
 use crate::session::{Change, Session};
 
 /// The purpose under which invitation and open-link codes are hashed for lookup.
-const CODE_PURPOSE: &str = "orb.access-code";
+pub const CODE_PURPOSE: &str = "orb.access-code";
 
 fn status_of(model: &administrations::Model) -> AdministrationStatus {
     AdministrationStatus::from_stored(&model.status).unwrap_or(AdministrationStatus::Closed)
