@@ -246,7 +246,7 @@ impl TestApp {
     pub async fn runtime_store(&self, max_connections: u32, statement_timeout: Duration) -> orb_store::Store {
         let url = orb_server::database::runtime_url(&self.settings).await.expect("the runtime role's URL");
         orb_store::Store::connect(&orb_store::StoreOptions {
-            url: secrecy::ExposeSecret::expose_secret(&url).to_owned(),
+            url,
             max_connections,
             acquire_timeout: Duration::from_secs(5),
             statement_timeout,

@@ -128,7 +128,7 @@ pub async fn runtime_url(settings: &Settings) -> Result<SecretString, DatabaseEr
 /// Opens the runtime store and proves its role cannot bypass row-level security.
 pub async fn open_store(settings: &Settings, runtime_url: &SecretString) -> Result<Store, DatabaseError> {
     let store = Store::connect(&StoreOptions {
-        url: runtime_url.expose_secret().to_owned(),
+        url: runtime_url.clone(),
         max_connections: settings.database_pool_size,
         acquire_timeout: Duration::from_millis(settings.database_acquire_timeout_ms),
         statement_timeout: settings.request_timeout(),

@@ -10,6 +10,7 @@ use orb_domain::access::{CountyMembership, Principal, RespondentScope};
 use orb_domain::ids::{CountyId, UserId};
 use orb_domain::people::{CountyRole, GlobalRole};
 use percent_encoding::percent_decode_str;
+use secrecy::{ExposeSecret, SecretString};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, Statement,
     TransactionTrait, Value,
@@ -32,8 +33,8 @@ pub enum Caller {
 /// How to reach PostgreSQL as the runtime role.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
-    /// Connection URL of the runtime role.
-    pub url: String,
+    /// Connection URL of the runtime role; secret, since it holds the role's password.
+    pub url: SecretString,
     /// Most connections held open.
     pub max_connections: u32,
     /// How long a request waits for a free connection before failing fast.
@@ -75,7 +76,7 @@ impl Store {
     /// Opens the pool. Connections are made lazily, so the service starts (and reports
     /// not-ready) while the database is down.
     pub async fn connect(options: &StoreOptions) -> StoreResult<Self> {
-        let mut connect = connect_options(&options.url);
+        let mut connect = connect_options(options.url.expose_secret());
         connect
             .max_connections(options.max_connections)
             .min_connections(0)
