@@ -10,11 +10,11 @@ use orb_domain::access::{CountyMembership, Principal, RespondentScope};
 use orb_domain::ids::{CountyId, UserId};
 use orb_domain::people::{CountyRole, GlobalRole};
 use percent_encoding::percent_decode_str;
-use secrecy::{ExposeSecret, SecretString};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, Statement,
     TransactionTrait, Value,
 };
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::{StoreError, StoreResult};
 use crate::frozen::FrozenAnswers;
