@@ -178,14 +178,7 @@ async fn open_wave(client: &Client, county: &'static str, county_id: &str, codes
     let lead = client.sign_in(&format!("lead@{county}.demo.orb")).await;
     let instruments =
         client.ok(&lead, "{ instruments(owner: { state: true }) { key latestPublished { id } } }", json!({})).await;
-    let version = instruments["instruments"]
-        .as_array()
-        .expect("instruments")
-        .iter()
-        .find(|i| i["key"] == "orb-readiness")
-        .and_then(|i| i["latestPublished"]["id"].as_str())
-        .expect("the state instrument is published")
-        .to_owned();
+    let version = orb_tests::state_instrument_version(&instruments);
     let input = json!({
         "countyId": county_id,
         "instrumentVersionId": version,

@@ -63,14 +63,7 @@ impl Client {
     async fn open_wave(&self, county_id: &str) -> String {
         let instruments =
             self.ok("{ instruments(owner: { state: true }) { key latestPublished { id } } }", json!({})).await;
-        let version = instruments["instruments"]
-            .as_array()
-            .expect("instruments")
-            .iter()
-            .find(|i| i["key"] == "orb-readiness")
-            .and_then(|i| i["latestPublished"]["id"].as_str())
-            .expect("the state instrument is published")
-            .to_owned();
+        let version = orb_tests::state_instrument_version(&instruments);
         let input = json!({
             "countyId": county_id,
             "instrumentVersionId": version,

@@ -261,3 +261,16 @@ impl TestApp {
         self.db.scalar_i64(&format!("SELECT count(*) FROM {table_and_condition}")).await
     }
 }
+
+/// The latest published version of the state instrument, from the answer to
+/// `{ instruments(owner: { state: true }) { key latestPublished { id } } }`.
+pub fn state_instrument_version(instruments: &Value) -> String {
+    instruments["instruments"]
+        .as_array()
+        .expect("instruments")
+        .iter()
+        .find(|i| i["key"] == "orb-readiness")
+        .and_then(|i| i["latestPublished"]["id"].as_str())
+        .expect("the state instrument is published")
+        .to_owned()
+}
