@@ -114,6 +114,118 @@ async fn an_anonymous_session_sees_nothing() {
     }
 }
 
+/// The tenant settings a session runs with, each as a sorted list (the order of a comma list
+/// means nothing to a policy).
+async fn settings_in(session: &Session) -> Vec<(String, Vec<String>)> {
+    let mut seen = Vec::new();
+    for name in [
+        "orb.user_id",
+        "orb.global_roles",
+        "orb.member_counties",
+        "orb.lead_counties",
+        "orb.partner_counties",
+        "orb.respondent_response",
+        "orb.respondent_administration",
+        "orb.respondent_county",
+        "orb.respondent_invitation",
+    ] {
+        let value: String = session
+            .db()
+            .query_one_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT coalesce(current_setting($1, true), '') AS v",
+                [name.into()],
+            ))
+            .await
+            .expect("the setting reads")
+            .expect("one row")
+            .try_get("", "v")
+            .expect("text");
+        let mut list: Vec<String> = value.split(',').filter(|v| !v.is_empty()).map(str::to_owned).collect();
+        list.sort();
+        seen.push((name.to_owned(), list));
+    }
+    seen
+}
+
+/// What the service derives from the roles it loaded, in the same shape.
+fn settings_derived(session: &Session) -> Vec<(String, Vec<String>)> {
+    let s = session.principal().tenant_settings();
+    [
+        ("orb.user_id", s.user_id),
+        ("orb.global_roles", s.global_roles),
+        ("orb.member_counties", s.member_counties),
+        ("orb.lead_counties", s.lead_counties),
+        ("orb.partner_counties", s.partner_counties),
+        ("orb.respondent_response", s.respondent_response),
+        ("orb.respondent_administration", s.respondent_administration),
+        ("orb.respondent_county", s.respondent_county),
+        ("orb.respondent_invitation", s.respondent_invitation),
+    ]
+    .into_iter()
+    .map(|(name, value)| {
+        let mut list: Vec<String> = value.split(',').filter(|v| !v.is_empty()).map(str::to_owned).collect();
+        list.sort();
+        (name.to_owned(), list)
+    })
+    .collect()
+}
+
+/// A signed-in user's request opens in one statement that sets the tenant settings in SQL from
+/// the roles it reads (migration 0013); the service builds its own view of the caller from the
+/// same rows. The two must agree for every kind of account, or the service and the database
+/// would wall a county off differently.
+#[tokio::test]
+async fn a_users_request_opens_with_the_settings_the_service_derives_from_their_roles() {
+    let app = spawn_app().await;
+    let store = store(&app, 2).await;
+    // Someone with every kind of role at once: faculty, lead of Sacramento (paired with
+    // Sonoma), staff of Calaveras (paired with Stanislaus).
+    let (sacramento, calaveras) = (app.county_id("sacramento").await, app.county_id("calaveras").await);
+    let everything = Uuid::new_v4();
+    app.db
+        .owner()
+        .execute_unprepared(&format!(
+            "INSERT INTO users (id, email, display_name) VALUES ('{everything}', 'many-hats@example.org', 'Many Hats');
+             INSERT INTO user_global_roles (user_id, role) VALUES ('{everything}', 'faculty');
+             INSERT INTO memberships (county_id, id, user_id, role) VALUES
+                 ('{sacramento}', gen_random_uuid(), '{everything}', 'lead'),
+                 ('{calaveras}', gen_random_uuid(), '{everything}', 'staff');"
+        ))
+        .await
+        .expect("the account is made");
+    let accounts = [
+        "lead@sacramento.demo.orb",
+        "staff@calaveras.demo.orb",
+        "faculty@demo.orb",
+        "admin@demo.orb",
+        "many-hats@example.org",
+    ];
+    for email in accounts {
+        let session = session_of(&store, &app, email).await;
+        let derived = settings_derived(&session);
+        assert_eq!(settings_in(&session).await, derived, "{email}");
+        if email == "many-hats@example.org" {
+            let partners = &derived[4].1;
+            assert_eq!(partners.len(), 2, "both counties' buddies are partners: {derived:?}");
+            assert_eq!(derived[3].1, vec![sacramento.clone()], "lead of Sacramento only");
+            assert_eq!(derived[1].1, vec!["faculty".to_owned()]);
+        }
+        session.commit().await.expect("the session ends");
+    }
+
+    app.db
+        .owner()
+        .execute_unprepared(&format!("UPDATE users SET disabled_at = now() WHERE id = '{everything}'"))
+        .await
+        .expect("the account is disabled");
+    let refused = store.begin(Caller::User(UserId(everything)), None).await;
+    assert!(
+        matches!(refused, Err(orb_store::error::StoreError::Refused(orb_domain::Error::Unauthenticated))),
+        "a disabled account opens no session"
+    );
+}
+
 async fn backend_pid(session: &Session) -> i32 {
     session
         .db()

@@ -18,6 +18,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::{StoreError, StoreResult};
 use crate::frozen::FrozenAnswers;
+use crate::published::PublishedDocuments;
 
 /// Who a request says it is, before the database has confirmed it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +52,7 @@ pub struct Store {
     db: DatabaseConnection,
     statement_timeout: Duration,
     frozen: Arc<FrozenAnswers>,
+    documents: Arc<PublishedDocuments>,
 }
 
 /// sea-orm options for `url` with its password handed to the driver apart from the URL.
@@ -91,31 +93,28 @@ impl Store {
             db,
             statement_timeout: options.statement_timeout,
             frozen: Arc::new(FrozenAnswers::new(options.frozen_answers)),
+            documents: Arc::default(),
         })
     }
 
-    /// Starts a request's session: begins the transaction, confirms the caller still exists and
-    /// is enabled, loads their roles fresh, and sets the tenant settings.
+    /// Starts a request's session: begins the transaction and, in one more statement, sets the
+    /// statement timeout and the tenant settings — for a signed-in user, after confirming they
+    /// still exist and are enabled and loading their roles fresh (`orb.open_user_request`).
     pub async fn begin(&self, caller: Caller, request_id: Option<String>) -> StoreResult<Session> {
         let tx = self.db.begin().await?;
-        let timeout_ms = self.statement_timeout.as_millis().to_string();
-        let user = match caller {
-            Caller::User(id) => id.to_string(),
-            Caller::Anonymous | Caller::Respondent(_) => String::new(),
-        };
-        tx.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT set_config('statement_timeout', $1, true), set_config('orb.user_id', $2, true)",
-            [timeout_ms.into(), user.into()],
-        ))
-        .await?;
+        let timeout = format!("{}ms", self.statement_timeout.as_millis());
         let principal = match caller {
-            Caller::Anonymous => Principal::anonymous(),
-            Caller::User(id) => load_principal(&tx, id).await?,
-            Caller::Respondent(scope) => Principal::respondent(scope),
+            Caller::User(id) => open_user_request(&tx, id, timeout).await?,
+            Caller::Anonymous | Caller::Respondent(_) => {
+                let principal = match caller {
+                    Caller::Respondent(scope) => Principal::respondent(scope),
+                    _ => Principal::anonymous(),
+                };
+                apply_tenant_settings(&tx, &principal, Some(timeout)).await?;
+                principal
+            }
         };
-        apply_tenant_settings(&tx, &principal).await?;
-        Ok(Session { tx, principal, request_id, frozen: Arc::clone(&self.frozen) })
+        Ok(self.session(tx, principal, request_id))
     }
 
     /// Starts a session for the operator's own tools (command line, demo loader) with every role
@@ -123,8 +122,12 @@ impl Store {
     pub async fn begin_system(&self, counties: Vec<CountyId>) -> StoreResult<Session> {
         let tx = self.db.begin().await?;
         let principal = Principal::system(counties);
-        apply_tenant_settings(&tx, &principal).await?;
-        Ok(Session { tx, principal, request_id: None, frozen: Arc::clone(&self.frozen) })
+        apply_tenant_settings(&tx, &principal, None).await?;
+        Ok(self.session(tx, principal, None))
+    }
+
+    fn session(&self, tx: DatabaseTransaction, principal: Principal, request_id: Option<String>) -> Session {
+        Session { tx, principal, request_id, frozen: Arc::clone(&self.frozen), documents: Arc::clone(&self.documents) }
     }
 
     /// Whether PostgreSQL answers, and the names of the migrations it has applied.
@@ -172,24 +175,15 @@ impl PoolStatus {
     }
 }
 
-async fn load_principal(tx: &DatabaseTransaction, user: UserId) -> StoreResult<Principal> {
+/// Opens a signed-in user's request in one statement (migration 0013): sets the user and the
+/// statement timeout, reads their roles under row-level security, and sets the tenant settings
+/// from those same rows; the roles come back for the service's own checks.
+async fn open_user_request(tx: &DatabaseTransaction, user: UserId, timeout: String) -> StoreResult<Principal> {
     let row = tx
         .query_one_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            r#"
-            SELECT
-                (SELECT u.disabled_at IS NULL FROM users u WHERE u.id = $1) AS active,
-                coalesce((SELECT string_agg(r.role, ',') FROM user_global_roles r WHERE r.user_id = $1), '') AS global_roles,
-                coalesce((SELECT string_agg(m.county_id::text || ':' || m.role, ',') FROM memberships m
-                          WHERE m.user_id = $1), '') AS memberships,
-                coalesce((SELECT string_agg(DISTINCT CASE WHEN p.testing_county_id = m.county_id
-                                                          THEN p.buddy_county_id ELSE p.testing_county_id END::text, ',')
-                          FROM buddy_pairings p
-                          JOIN memberships m ON m.user_id = $1
-                                            AND m.county_id IN (p.testing_county_id, p.buddy_county_id)
-                          WHERE p.status = 'active'), '') AS partners
-            "#,
-            [Value::from(user.0)],
+            "SELECT active, global_roles, memberships, partners FROM orb.open_user_request($1, $2)",
+            [Value::from(user.0), timeout.into()],
         ))
         .await?
         .ok_or(StoreError::Refused(Refusal::Unauthenticated))?;
@@ -213,7 +207,13 @@ fn split(list: &str) -> impl Iterator<Item = &str> {
     list.split(',').filter(|s| !s.is_empty())
 }
 
-async fn apply_tenant_settings(tx: &DatabaseTransaction, principal: &Principal) -> StoreResult<()> {
+/// Sets the tenant settings of `principal` for the rest of the transaction, and the statement
+/// timeout when given (a request's; the operator's tools run without one).
+async fn apply_tenant_settings(
+    tx: &DatabaseTransaction,
+    principal: &Principal,
+    statement_timeout: Option<String>,
+) -> StoreResult<()> {
     let s = principal.tenant_settings();
     tx.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
@@ -221,7 +221,8 @@ async fn apply_tenant_settings(tx: &DatabaseTransaction, principal: &Principal) 
                 set_config('orb.member_counties', $3, true), set_config('orb.lead_counties', $4, true), \
                 set_config('orb.partner_counties', $5, true), set_config('orb.respondent_response', $6, true), \
                 set_config('orb.respondent_administration', $7, true), set_config('orb.respondent_county', $8, true), \
-                set_config('orb.respondent_invitation', $9, true)",
+                set_config('orb.respondent_invitation', $9, true), \
+                set_config('statement_timeout', coalesce($10, current_setting('statement_timeout')), true)",
         [
             s.user_id.into(),
             s.global_roles.into(),
@@ -232,6 +233,7 @@ async fn apply_tenant_settings(tx: &DatabaseTransaction, principal: &Principal) 
             s.respondent_administration.into(),
             s.respondent_county.into(),
             s.respondent_invitation.into(),
+            statement_timeout.into(),
         ],
     ))
     .await?;
@@ -246,6 +248,7 @@ pub struct Session {
     principal: Principal,
     request_id: Option<String>,
     frozen: Arc<FrozenAnswers>,
+    documents: Arc<PublishedDocuments>,
 }
 
 impl Session {
@@ -259,20 +262,40 @@ impl Session {
         &self.frozen
     }
 
+    /// The service's published instrument documents, shared by every session.
+    pub(crate) fn documents(&self) -> &PublishedDocuments {
+        &self.documents
+    }
+
     /// The request's transaction, for reads.
     pub fn db(&self) -> &DatabaseTransaction {
         &self.tx
     }
 
+    /// Who is asking (none for the operator's tools and respondents), for the audit log.
+    pub(crate) fn actor(&self) -> Option<UserId> {
+        self.principal.user_id()
+    }
+
+    /// The request this session serves, for the audit log.
+    pub(crate) fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
+
     /// Starts one change (a savepoint): commit it for the change to stand; dropping it undoes it.
     pub async fn change(&self) -> StoreResult<Change> {
-        Ok(Change { tx: self.tx.begin().await?, actor: self.principal.user_id(), request_id: self.request_id.clone() })
+        Ok(Change {
+            tx: self.tx.begin().await?,
+            actor: self.principal.user_id(),
+            request_id: self.request_id.clone(),
+            documents: Arc::clone(&self.documents),
+        })
     }
 
     /// Makes this transaction a respondent's: from here on row-level security sees exactly the
     /// scope's response, administration and county. Used once a survey code has been exchanged.
     pub async fn assume_respondent(&self, scope: &RespondentScope) -> StoreResult<()> {
-        apply_tenant_settings(&self.tx, &Principal::respondent(*scope)).await
+        apply_tenant_settings(&self.tx, &Principal::respondent(*scope), None).await
     }
 
     /// Commits the request. Only after this returns may the response acknowledge a write.
@@ -286,6 +309,7 @@ pub struct Change {
     tx: DatabaseTransaction,
     actor: Option<UserId>,
     request_id: Option<String>,
+    documents: Arc<PublishedDocuments>,
 }
 
 impl Change {
@@ -304,10 +328,20 @@ impl Change {
         self.request_id.as_deref()
     }
 
+    /// The service's published instrument documents.
+    pub(crate) fn documents(&self) -> &PublishedDocuments {
+        &self.documents
+    }
+
     /// A change inside this one (a nested savepoint), for work that may fail alone, such as one
     /// form of a batch.
     pub async fn nested(&self) -> StoreResult<Change> {
-        Ok(Change { tx: self.tx.begin().await?, actor: self.actor, request_id: self.request_id.clone() })
+        Ok(Change {
+            tx: self.tx.begin().await?,
+            actor: self.actor,
+            request_id: self.request_id.clone(),
+            documents: Arc::clone(&self.documents),
+        })
     }
 
     /// Keeps the change.
