@@ -243,18 +243,10 @@ impl Administration {
         after: Option<String>,
     ) -> ApiResult<Option<Connection<String, SubmittedResponse, EmptyFields, EmptyFields>>> {
         let session = session(ctx)?;
-        let principal = session.principal();
-        principal.as_lead_of(CountyId(self.0.county_id)).api()?;
+        let lead = session.principal().as_lead_of(CountyId(self.0.county_id)).api()?;
         let request = page(first, after)?;
-        let listing = results_store::raw_listing(
-            session,
-            |county| principal.as_lead_of(county),
-            AdministrationId(self.0.id),
-            &request,
-        )
-        .await
-        .api()?;
-        let version = Arc::new(listing.version.document);
+        let listing = results_store::raw_listing(session, &lead, &self.0, &request).await.api()?;
+        let version = listing.version;
         let submitted = listing.submitted;
         Ok(Some(connection(
             listing.page,

@@ -1,8 +1,8 @@
 //! The audit log: every change records who made it, in which county, in which request, in the
 //! same savepoint as the change itself, so the two stand or fall together.
 
-use orb_domain::ids::CountyId;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use orb_domain::ids::{CountyId, UserId};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::Value as Json;
 
 use crate::entities::audit_log;
@@ -32,20 +32,36 @@ pub async fn record(change: &Change, entry: AuditEntry) -> StoreResult<()> {
 
 /// Appends `entries` within `change`, in one statement.
 pub async fn record_all(change: &Change, entries: Vec<AuditEntry>) -> StoreResult<()> {
+    append(change.db(), change.actor(), change.request_id(), entries).await
+}
+
+/// Appends the entries of a read (results from another county, raw answers) to the request's
+/// own transaction, with no savepoint of its own: a read has nothing to undo, and if the entries
+/// cannot be written the request fails, so no read goes unrecorded.
+pub async fn record_reads(session: &Session, entries: Vec<AuditEntry>) -> StoreResult<()> {
+    append(session.db(), session.actor(), session.request_id(), entries).await
+}
+
+async fn append(
+    db: &impl ConnectionTrait,
+    actor: Option<UserId>,
+    request_id: Option<&str>,
+    entries: Vec<AuditEntry>,
+) -> StoreResult<()> {
     if entries.is_empty() {
         return Ok(());
     }
     let rows = entries.into_iter().map(|entry| audit_log::ActiveModel {
-        actor_user_id: Set(change.actor().map(|id| id.0)),
+        actor_user_id: Set(actor.map(|id| id.0)),
         county_id: Set(entry.county_id.map(|id| id.0)),
         action: Set(entry.action.to_owned()),
         subject_type: Set(entry.subject_type.to_owned()),
         subject_id: Set(entry.subject_id),
-        request_id: Set(change.request_id().map(str::to_owned)),
+        request_id: Set(request_id.map(str::to_owned)),
         details: Set(entry.details),
         ..Default::default()
     });
-    audit_log::Entity::insert_many(rows).exec_without_returning(change.db()).await?;
+    audit_log::Entity::insert_many(rows).exec_without_returning(db).await?;
     Ok(())
 }
 

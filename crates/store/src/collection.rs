@@ -437,19 +437,25 @@ pub async fn start_response(
         ..Default::default()
     })
     .on_conflict_do_nothing()
-    .exec_without_returning(change.db())
+    .exec_with_returning(change.db())
     .await?;
-    if matches!(inserted, sea_orm::TryInsertResult::Inserted(n) if n > 0)
-        && let Some(invitation) = target.invitation_id
-    {
-        invitations::Entity::update_many()
-            .col_expr(invitations::Column::Status, sea_orm::sea_query::Expr::value("started"))
-            .filter(invitations::Column::Id.eq(invitation))
-            .filter(invitations::Column::Status.eq("issued"))
-            .exec(change.db())
-            .await?;
-    }
-    let response = own_response(change.db(), &scope).await?.ok_or(Refusal::NotFound("response"))?;
+    let response = match inserted {
+        sea_orm::TryInsertResult::Inserted(response) => {
+            if let Some(invitation) = target.invitation_id {
+                invitations::Entity::update_many()
+                    .col_expr(invitations::Column::Status, sea_orm::sea_query::Expr::value("started"))
+                    .filter(invitations::Column::Id.eq(invitation))
+                    .filter(invitations::Column::Status.eq("issued"))
+                    .exec(change.db())
+                    .await?;
+            }
+            response
+        }
+        // A concurrent exchange of the same invitation code inserted it first.
+        sea_orm::TryInsertResult::Conflicted | sea_orm::TryInsertResult::Empty => {
+            own_response(change.db(), &scope).await?.ok_or(Refusal::NotFound("response"))?
+        }
+    };
     change.commit().await?;
     Ok((scope, response))
 }
@@ -501,20 +507,28 @@ struct Prepared {
     language: String,
 }
 
-async fn prepare(
-    change: &Change,
-    scope: &RespondentScope,
-    update: &AnswerUpdate,
-    completeness: Completeness,
-    now: DateTime<Utc>,
-) -> StoreResult<Prepared> {
-    let response = responses::Entity::find()
+/// The respondent's response, locked until the request ends, so concurrent saves and submissions
+/// of one response take turns.
+async fn lock_own_response(change: &Change, scope: &RespondentScope) -> StoreResult<responses::Model> {
+    Ok(responses::Entity::find()
         .filter(responses::Column::CountyId.eq(scope.county_id.0))
         .filter(responses::Column::Id.eq(scope.response_id.0))
         .lock_exclusive()
         .one(change.db())
         .await?
-        .ok_or(Refusal::NotFound("response"))?;
+        .ok_or(Refusal::NotFound("response"))?)
+}
+
+/// Checks an update against the locked `response`, its administration (window, perspectives,
+/// languages), its invitation (not revoked) and its instrument version (the answers).
+async fn prepare(
+    change: &Change,
+    scope: &RespondentScope,
+    response: responses::Model,
+    update: &AnswerUpdate,
+    completeness: Completeness,
+    now: DateTime<Utc>,
+) -> StoreResult<Prepared> {
     let administration =
         by_id(change.db(), scope.administration_id).await?.ok_or(Refusal::NotFound("administration"))?;
     if let Some(invitation) = scope.invitation_id {
@@ -546,12 +560,13 @@ async fn merged_answers(
         return Err(Refusal::conflict("this response has been submitted and cannot change").into());
     }
     check_accepting(administration, now)?;
-    let version = instruments::version_row(change.db(), administration.instrument_version_id).await?;
+    let version =
+        change.documents().of_administrations_version(change.db(), administration.instrument_version_id).await?;
     let mut answers: Answers = serde_json::from_value(response.answers.clone()).unwrap_or_default();
     for (code, value) in &update.answers {
         answers.insert(code.clone(), value.clone());
     }
-    Ok(check_answers(&version.document, &answers, completeness)?)
+    Ok(check_answers(&version, &answers, completeness)?)
 }
 
 fn pick_perspective(
@@ -621,7 +636,8 @@ pub async fn save_response(
 ) -> StoreResult<responses::Model> {
     let scope = session.principal().as_respondent()?;
     let change = session.change().await?;
-    let prepared = prepare(&change, &scope, &update, Completeness::Partial, now).await?;
+    let response = lock_own_response(&change, &scope).await?;
+    let prepared = prepare(&change, &scope, response, &update, Completeness::Partial, now).await?;
     let mut model: responses::ActiveModel = prepared.response.into();
     model.answers = Set(json!(prepared.answers));
     model.perspective = Set(prepared.perspective);
@@ -642,13 +658,7 @@ pub async fn submit_response(
 ) -> StoreResult<responses::Model> {
     let scope = session.principal().as_respondent()?;
     let change = session.change().await?;
-    let current = responses::Entity::find()
-        .filter(responses::Column::CountyId.eq(scope.county_id.0))
-        .filter(responses::Column::Id.eq(scope.response_id.0))
-        .lock_exclusive()
-        .one(change.db())
-        .await?
-        .ok_or(Refusal::NotFound("response"))?;
+    let current = lock_own_response(&change, &scope).await?;
     let fingerprint = request_fingerprint(&update);
     if current.status == "submitted" {
         return if current.submit_key.as_deref() == Some(key)
@@ -662,7 +672,7 @@ pub async fn submit_response(
             Err(Refusal::conflict("this response has already been submitted").into())
         };
     }
-    let prepared = prepare(&change, &scope, &update, Completeness::Final, now).await?;
+    let prepared = prepare(&change, &scope, current, &update, Completeness::Final, now).await?;
     let confidential = anonymity_of(&prepared.administration) == Anonymity::Confidential;
     let mut model: responses::ActiveModel = prepared.response.into();
     model.answers = Set(json!(prepared.answers));

@@ -17,6 +17,7 @@ pub mod instruments;
 pub mod org_units;
 pub mod page;
 pub mod people;
+pub mod published;
 pub mod results;
 pub mod session;
 pub mod statements;

@@ -10,6 +10,7 @@ use orb_domain::Error as Refusal;
 use orb_domain::access::LeadOf;
 use orb_domain::comparison::{DomainChange, Lineup, Wave, lineup, wave_change};
 use orb_domain::ids::{AdministrationId, CountyId};
+use orb_domain::instrument::InstrumentDocument;
 use orb_domain::results::{
     AdministrationResults, FreeText, Released, ScoredResponse, administration_results, free_text,
 };
@@ -384,7 +385,7 @@ pub async fn start_raw_export(
 ) -> StoreResult<(administrations::Model, VersionRecord)> {
     let (administration, _) = raw_access(session, lead_of, id).await?;
     let version = instruments::version_row(session.db(), administration.instrument_version_id).await?;
-    record_raw_read(session, &administration, RawDoor::Csv).await?;
+    audit::record_reads(session, vec![raw_read(&administration, RawDoor::Csv)]).await?;
     Ok((administration, version))
 }
 
@@ -455,27 +456,55 @@ impl std::str::FromStr for RespondentCursor {
 /// One page of raw responses for the API, each with its respondent number.
 pub struct RawListing {
     /// The version the administration runs, for the items' order and meaning.
-    pub version: VersionRecord,
+    pub version: Arc<InstrumentDocument>,
     /// Submitted responses when the listing started.
     pub submitted: u64,
     /// The page: respondent number (from 1) and response.
     pub page: Page<(u64, responses::Model)>,
 }
 
-/// One page of an administration's submitted responses for its county's lead, as the CSV
-/// export gives them (same check, same order, same audit), positioned by respondent number.
-/// A position taken before more responses were submitted is refused (`CONFLICT` on `after`):
-/// the numbers would have moved.
+/// One page of an administration's submitted responses for its county's lead (`lead` must
+/// lead the administration's county, read by the caller in this request), as the CSV export
+/// gives them (same order, same audit), positioned by respondent number. A position taken before
+/// more responses were submitted is refused (`CONFLICT` on `after`): the numbers would have moved.
+///
+/// The page and the number submitted come from one statement; the version's document from
+/// memory once read ([`crate::published`]); the audit entry goes into the request's transaction.
 pub async fn raw_listing(
     session: &Session,
-    lead_of: impl Fn(CountyId) -> Result<LeadOf, Refusal>,
-    id: AdministrationId,
+    lead: &LeadOf,
+    administration: &administrations::Model,
     request: &PageRequest,
 ) -> StoreResult<RawListing> {
-    use sea_orm::PaginatorTrait;
-    let (administration, lead) = raw_access(session, lead_of, id).await?;
+    use sea_orm::{FromQueryResult, PaginatorTrait};
+    if lead.county_id().0 != administration.county_id {
+        return Err(Refusal::forbidden("raw answers are read by the county's lead").into());
+    }
+    let id = AdministrationId(administration.id);
     let after: Option<RespondentCursor> = request.after_key()?;
-    let submitted = submitted_responses(&lead, id).count(session.db()).await?;
+    let seen = after.map_or(0, |a| a.seen);
+    let rows = session
+        .db()
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT r.*, (SELECT count(*) FROM responses c
+                          WHERE c.county_id = $1 AND c.administration_id = $2 AND c.status = 'submitted') AS submitted
+             FROM responses r
+             WHERE r.county_id = $1 AND r.administration_id = $2 AND r.status = 'submitted'
+             ORDER BY r.id LIMIT $3 OFFSET $4",
+            [
+                Value::from(administration.county_id),
+                Value::from(administration.id),
+                Value::from(i64::try_from(request.limit()).unwrap_or(i64::MAX)),
+                Value::from(i64::try_from(seen).unwrap_or(i64::MAX)),
+            ],
+        ))
+        .await?;
+    let submitted = match rows.first() {
+        Some(row) => u64::try_from(row.try_get::<i64>("", "submitted")?).unwrap_or(0),
+        // Past the end, or nothing submitted: the count alone.
+        None => submitted_responses(lead, id).count(session.db()).await?,
+    };
     if after.is_some_and(|a| a.submitted != submitted) {
         return Err(Refusal::conflict_on(
             "after",
@@ -483,19 +512,15 @@ pub async fn raw_listing(
         )
         .into());
     }
-    let seen = after.map_or(0, |a| a.seen);
-    let from = if seen == 0 { RawFrom::Start } else { RawFrom::AfterRespondents(seen) };
-    let rows = raw_page(session, &lead, id, from, request.limit()).await?;
-    let numbered = (seen + 1..).zip(rows).collect();
-    let version = instruments::version_row(session.db(), administration.instrument_version_id).await?;
-    record_raw_read(session, &administration, RawDoor::Api).await?;
+    let fetched = rows.iter().map(|row| responses::Model::from_query_result(row, "")).collect::<Result<Vec<_>, _>>()?;
+    let numbered = (seen + 1..).zip(fetched).collect();
+    let version =
+        session.documents().of_administrations_version(session.db(), administration.instrument_version_id).await?;
+    audit::record_reads(session, vec![raw_read(administration, RawDoor::Api)]).await?;
     Ok(RawListing { version, submitted, page: Page::from_fetched(numbered, request) })
 }
 
-/// Audits a read of an administration's raw answers in its own change (reads otherwise write
-/// nothing).
-async fn record_raw_read(session: &Session, administration: &administrations::Model, door: RawDoor) -> StoreResult<()> {
-    let change = session.change().await?;
-    collection::record(&change, "export.raw", administration, json!({ "via": door.as_str() })).await?;
-    change.commit().await
+/// The audit entry of a read of an administration's raw answers.
+fn raw_read(administration: &administrations::Model, door: RawDoor) -> audit::AuditEntry {
+    collection::audit_entry("export.raw", administration, json!({ "via": door.as_str() }))
 }
