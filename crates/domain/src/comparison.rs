@@ -122,7 +122,8 @@ pub fn wave_change(earlier: Wave<'_>, later: Wave<'_>, min_group: usize) -> Vec<
         .collect()
 }
 
-fn caveats(a: &InstrumentDocument, b: &InstrumentDocument, domain: &str, shared: &[String]) -> Vec<Caveat> {
+/// What makes comparing `domain` on the `shared` concepts of `a` and `b` less than exact.
+pub(crate) fn caveats(a: &InstrumentDocument, b: &InstrumentDocument, domain: &str, shared: &[String]) -> Vec<Caveat> {
     let (items_a, items_b) = (concept_items(a, domain), concept_items(b, domain));
     let likert_count =
         |v: &InstrumentDocument| v.items.iter().filter(|i| i.domain == domain && i.kind == ItemKind::Likert).count();
