@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::instrument::{InstrumentDocument, Item, ItemKind};
-use crate::results::{Released, ScoredResponse, Withheld};
+use crate::results::{LikertAnswers, Released, Withheld};
 use crate::scoring::{Difference, ScaleShape, Summary};
 
 /// One wave's answers and the version they answered.
@@ -13,8 +13,8 @@ use crate::scoring::{Difference, ScaleShape, Summary};
 pub struct Wave<'a> {
     /// The instrument version.
     pub version: &'a InstrumentDocument,
-    /// Its submitted responses.
-    pub responses: &'a [ScoredResponse],
+    /// Its submitted responses' Likert answers.
+    pub answers: &'a LikertAnswers,
 }
 
 /// The Likert items of a domain that carry a concept, by concept.
@@ -35,25 +35,31 @@ pub fn shared_concepts(versions: &[&InstrumentDocument], domain: &str) -> Vec<St
     sets.fold(first, |acc, set| acc.intersection(&set).cloned().collect()).into_iter().collect()
 }
 
-/// A respondent's 0–100 score over the given concepts: each answer mirrored if reverse-scored
-/// and put on 0–100, averaged when at least half of the concepts are answered.
-fn score_100(version: &InstrumentDocument, concepts: &[String], response: &ScoredResponse) -> Option<f64> {
-    let answered: Vec<f64> = concepts
+/// One group's level on a domain's shared concepts, on 0–100: per respondent, each answer
+/// mirrored if reverse-scored and put on 0–100, averaged when at least half of the concepts are
+/// answered (respondents who answered fewer are left out). Each concept's column and scale are
+/// found once, not per answer.
+fn level(wave: Wave<'_>, concepts: &[String]) -> Vec<f64> {
+    let columns: Vec<(usize, ScaleShape, bool)> = concepts
         .iter()
         .filter_map(|concept| {
-            let item = version.items.iter().find(|i| i.concept.as_deref() == Some(concept.as_str()))?;
-            let shape = ScaleShape::new(version.scale_of(item)?.values())?;
-            let answer = response.answers.get(&item.code)?.as_f64()?;
-            Some(shape.to_100(shape.scored(answer, item.reverse_scored)))
+            let item = wave.version.items.iter().find(|i| i.concept.as_deref() == Some(concept.as_str()))?;
+            let shape = ScaleShape::new(wave.version.scale_of(item)?.values())?;
+            Some((wave.answers.column(&item.code)?, shape, item.reverse_scored))
         })
         .collect();
-    (!answered.is_empty() && 2 * answered.len() >= concepts.len())
-        .then(|| answered.iter().sum::<f64>() / answered.len() as f64)
-}
-
-/// One group's level on a domain's shared concepts, on 0–100.
-fn level(wave: Wave<'_>, concepts: &[String]) -> Vec<f64> {
-    wave.responses.iter().filter_map(|r| score_100(wave.version, concepts, r)).collect()
+    let mut answered: Vec<f64> = Vec::with_capacity(columns.len());
+    (0..wave.answers.len())
+        .filter_map(|row| {
+            answered.clear();
+            answered.extend(columns.iter().filter_map(|(column, shape, reverse)| {
+                let answer = wave.answers.value(row, *column)?;
+                Some(shape.to_100(shape.scored(f64::from(answer), *reverse)))
+            }));
+            (!answered.is_empty() && 2 * answered.len() >= concepts.len())
+                .then(|| answered.iter().sum::<f64>() / answered.len() as f64)
+        })
+        .collect()
 }
 
 /// Why a comparison is not like for like, though still made on shared concepts.
@@ -116,7 +122,8 @@ pub fn wave_change(earlier: Wave<'_>, later: Wave<'_>, min_group: usize) -> Vec<
         .collect()
 }
 
-fn caveats(a: &InstrumentDocument, b: &InstrumentDocument, domain: &str, shared: &[String]) -> Vec<Caveat> {
+/// What makes comparing `domain` on the `shared` concepts of `a` and `b` less than exact.
+pub(crate) fn caveats(a: &InstrumentDocument, b: &InstrumentDocument, domain: &str, shared: &[String]) -> Vec<Caveat> {
     let (items_a, items_b) = (concept_items(a, domain), concept_items(b, domain));
     let likert_count =
         |v: &InstrumentDocument| v.items.iter().filter(|i| i.domain == domain && i.kind == ItemKind::Likert).count();
@@ -166,6 +173,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::results::ScoredResponse;
 
     fn load(text: &str) -> InstrumentDocument {
         serde_json::from_str(text).expect("an instrument")
@@ -179,15 +187,22 @@ mod tests {
         load(include_str!("../../../instruments/orange-orb-readiness.json"))
     }
 
-    /// `n` respondents answering `value` to every Likert item of `version`.
-    fn answering(version: &InstrumentDocument, n: usize, value: i64) -> Vec<ScoredResponse> {
-        let answers: BTreeMap<String, serde_json::Value> = version
-            .items
+    /// Per `(n, value)`, `n` respondents answering `value` to every Likert item of `version`
+    /// that is not reverse-scored.
+    fn answering(version: &InstrumentDocument, groups: &[(usize, i64)]) -> LikertAnswers {
+        let responses: Vec<ScoredResponse> = groups
             .iter()
-            .filter(|i| i.kind == ItemKind::Likert && !i.reverse_scored)
-            .map(|i| (i.code.clone(), json!(value)))
+            .flat_map(|&(n, value)| {
+                let answers: BTreeMap<String, serde_json::Value> = version
+                    .items
+                    .iter()
+                    .filter(|i| i.kind == ItemKind::Likert && !i.reverse_scored)
+                    .map(|i| (i.code.clone(), json!(value)))
+                    .collect();
+                (0..n).map(move |_| ScoredResponse { perspective: None, unit: None, answers: answers.clone() })
+            })
             .collect();
-        (0..n).map(|_| ScoredResponse { perspective: None, unit: None, answers: answers.clone() }).collect()
+        LikertAnswers::of(version, &responses)
     }
 
     #[test]
@@ -196,10 +211,10 @@ mod tests {
         let concepts = shared_concepts(&[&state, &orange], "FIT");
         assert!(!concepts.is_empty() && concepts.len() <= 3, "Orange keeps three FIT items: {concepts:?}");
         // Top of each scale: 5 of 5 and 4 of 4 are both 100.
-        let (top_state, top_orange) = (answering(&state, 6, 5), answering(&orange, 6, 4));
+        let (top_state, top_orange) = (answering(&state, &[(6, 5)]), answering(&orange, &[(6, 4)]));
         let waves = [
-            ("state", Wave { version: &state, responses: &top_state }),
-            ("orange", Wave { version: &orange, responses: &top_orange }),
+            ("state", Wave { version: &state, answers: &top_state }),
+            ("orange", Wave { version: &orange, answers: &top_orange }),
         ];
         let line = lineup(&waves, "FIT", &|_| 5);
         for (key, figures) in &line.groups {
@@ -211,12 +226,10 @@ mod tests {
     #[test]
     fn a_change_between_waves_comes_with_uncertainty_and_caveats() {
         let (state, orange) = (state(), orange());
-        let mut before = answering(&state, 10, 3);
-        before.extend(answering(&state, 10, 4));
-        let mut after = answering(&orange, 10, 3);
-        after.extend(answering(&orange, 10, 4));
+        let before = answering(&state, &[(10, 3), (10, 4)]);
+        let after = answering(&orange, &[(10, 3), (10, 4)]);
         let changes =
-            wave_change(Wave { version: &state, responses: &before }, Wave { version: &orange, responses: &after }, 5);
+            wave_change(Wave { version: &state, answers: &before }, Wave { version: &orange, answers: &after }, 5);
         let (_, fit) = changes.iter().find(|(d, _)| d == "FIT").expect("FIT is compared");
         let fit = fit.shown().expect("large enough");
         assert!(fit.caveats.contains(&Caveat::ScaleDiffers) && fit.caveats.contains(&Caveat::ItemSetDiffers));
@@ -229,10 +242,9 @@ mod tests {
     #[test]
     fn small_waves_are_withheld() {
         let state = state();
-        let few = answering(&state, 3, 4);
-        let many = answering(&state, 20, 4);
-        let changes =
-            wave_change(Wave { version: &state, responses: &few }, Wave { version: &state, responses: &many }, 5);
+        let few = answering(&state, &[(3, 4)]);
+        let many = answering(&state, &[(20, 4)]);
+        let changes = wave_change(Wave { version: &state, answers: &few }, Wave { version: &state, answers: &many }, 5);
         assert!(changes.iter().all(|(_, c)| c == &Released::Withheld(Withheld::BelowMinimum)));
     }
 }

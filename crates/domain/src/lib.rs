@@ -11,6 +11,8 @@ pub mod engagement;
 pub mod error;
 pub mod ids;
 pub mod instrument;
+#[cfg(test)]
+mod map_based;
 pub mod people;
 pub mod privacy;
 pub mod results;

@@ -3,12 +3,14 @@
 //! reachable through [`Released::Shown`], so no path out can forget the privacy rule.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use crate::instrument::{InstrumentDocument, ItemKind};
+use crate::instrument::{InstrumentDocument, Item, ItemKind};
 use crate::privacy::suppress_table;
 use crate::scoring::{DomainStats, ItemStats, ScaleShape};
 
-/// One submitted response as results need it.
+/// One submitted response as the results feed gives it: free text is read from it, and the
+/// Likert answers of a wave are kept from it as [`LikertAnswers`].
 #[derive(Debug, Clone)]
 pub struct ScoredResponse {
     /// The perspective it answered from, if any.
@@ -17,6 +19,99 @@ pub struct ScoredResponse {
     pub unit: Option<uuid::Uuid>,
     /// Answers by item code.
     pub answers: BTreeMap<String, serde_json::Value>,
+}
+
+/// A wave's Likert answers in compact, numeric form, as scoring reads them: the Likert item
+/// codes once (in the version's order), then per response its perspective, unit and one value
+/// per item. It exists so that a wave is held and scored without a map per response: results
+/// read it in place (shared behind an `Arc` by the store's cache), and look each item's column
+/// up once per computation rather than once per answer.
+///
+/// Values are `i32`, the type of a scale's option values (instrument validation requires them
+/// to increase, nothing narrower).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LikertAnswers {
+    codes: Box<[String]>,
+    respondents: Vec<Respondent>,
+    /// Row-major: `codes.len()` values per respondent, `None` where the item was not answered.
+    values: Vec<Option<i32>>,
+}
+
+/// Who gave one row of answers: the only grouping results make.
+#[derive(Debug, Clone, PartialEq)]
+struct Respondent {
+    /// Shared between the rows of one perspective: a wave has a handful of them.
+    perspective: Option<Arc<str>>,
+    unit: Option<uuid::Uuid>,
+}
+
+impl LikertAnswers {
+    /// Keeps the answers of `responses` to the Likert items of `version`, in order. An answer
+    /// that is not a whole number within `i32` counts as not given: submitted answers are
+    /// checked against the scale's values, so only hand-made input holds one.
+    pub fn of(version: &InstrumentDocument, responses: &[ScoredResponse]) -> Self {
+        let codes: Box<[String]> =
+            version.items.iter().filter(|i| i.kind == ItemKind::Likert).map(|i| i.code.clone()).collect();
+        let mut perspectives: Vec<Arc<str>> = Vec::new();
+        let mut respondents = Vec::with_capacity(responses.len());
+        let mut values = Vec::with_capacity(responses.len() * codes.len());
+        for response in responses {
+            let perspective = response.perspective.as_deref().map(|p| {
+                if let Some(known) = perspectives.iter().find(|known| ***known == *p) {
+                    Arc::clone(known)
+                } else {
+                    let new: Arc<str> = p.into();
+                    perspectives.push(Arc::clone(&new));
+                    new
+                }
+            });
+            respondents.push(Respondent { perspective, unit: response.unit });
+            values.extend(codes.iter().map(|code| {
+                response.answers.get(code).and_then(serde_json::Value::as_i64).and_then(|v| i32::try_from(v).ok())
+            }));
+        }
+        Self { codes, respondents, values }
+    }
+
+    /// How many responses.
+    pub fn len(&self) -> usize {
+        self.respondents.len()
+    }
+
+    /// Whether there are no responses.
+    pub fn is_empty(&self) -> bool {
+        self.respondents.is_empty()
+    }
+
+    /// The Likert item codes, one per column, in the version's order.
+    pub fn codes(&self) -> &[String] {
+        &self.codes
+    }
+
+    /// The column holding the answers to `code`, if it is one of the Likert items kept: look
+    /// it up once, then read [`Self::value`] per response.
+    pub fn column(&self, code: &str) -> Option<usize> {
+        self.codes.iter().position(|c| c == code)
+    }
+
+    /// The perspective response `row` answered from, if any.
+    pub fn perspective(&self, row: usize) -> Option<&str> {
+        self.respondents.get(row)?.perspective.as_deref()
+    }
+
+    /// The unit response `row` answered for, if any.
+    pub fn unit(&self, row: usize) -> Option<uuid::Uuid> {
+        self.respondents.get(row)?.unit
+    }
+
+    /// Response `row`'s answer in `column`; `None` when not given (or out of range).
+    pub fn value(&self, row: usize, column: usize) -> Option<i32> {
+        let width = self.codes.len();
+        if column >= width {
+            return None;
+        }
+        self.values.get(row * width + column).copied().flatten()
+    }
 }
 
 /// Why a group's figures are withheld.
@@ -112,41 +207,41 @@ pub struct AdministrationResults {
 }
 
 /// A cell of the unit × perspective table; `None` where a response gave neither.
-type CellKey = (Option<uuid::Uuid>, Option<String>);
+type CellKey<'a> = (Option<uuid::Uuid>, Option<&'a str>);
 
 /// Scores every group of an administration and withholds what the minimum group size forbids.
 /// The perspective × unit table and its margins are suppressed as one, so no combination of
 /// the breakdowns gives a small group away.
 pub fn administration_results(
     version: &InstrumentDocument,
-    responses: &[ScoredResponse],
+    answers: &LikertAnswers,
     min_group: usize,
 ) -> AdministrationResults {
-    let mut cells: BTreeMap<CellKey, Vec<&ScoredResponse>> = BTreeMap::new();
-    for response in responses {
-        cells.entry((response.unit, response.perspective.clone())).or_default().push(response);
+    // Members are row numbers, each group's in the order the map-based computation took them
+    // (everyone in submission order, a margin cell by cell): sums of floats depend on order.
+    let mut cells: BTreeMap<CellKey<'_>, Vec<usize>> = BTreeMap::new();
+    for row in 0..answers.len() {
+        cells.entry((answers.unit(row), answers.perspective(row))).or_default().push(row);
     }
-    let sizes = cells.iter().map(|(k, v)| (k.clone(), v.len() as i64)).collect();
+    let sizes = cells.iter().map(|(k, v)| (*k, v.len() as i64)).collect();
     let decided = suppress_table(&sizes, min_group as i64);
-    let figures_of = |shown: bool, members: Vec<&ScoredResponse>| match (shown, members.len()) {
+    let layout = Layout::of(version, answers);
+    let figures_of = |shown: bool, members: Vec<usize>| match (shown, members.len()) {
         (_, n) if n < min_group => Released::Withheld(Withheld::BelowMinimum),
-        (true, _) => Released::Shown(figures(version, &members)),
+        (true, _) => Released::Shown(layout.figures(answers, &members)),
         (false, _) => Released::Withheld(Withheld::Complementary),
     };
-    let members = |keep: &dyn Fn(&CellKey) -> bool| -> Vec<&ScoredResponse> {
+    let members = |keep: &dyn Fn(&CellKey<'_>) -> bool| -> Vec<usize> {
         cells.iter().filter(|(k, _)| keep(k)).flat_map(|(_, v)| v.iter().copied()).collect()
     };
     AdministrationResults {
-        overall: figures_of(decided.total.is_some(), responses.iter().collect()),
+        overall: figures_of(decided.total.is_some(), (0..answers.len()).collect()),
         by_perspective: decided
             .columns
             .iter()
             .filter_map(|(p, shown)| {
-                let p = p.as_ref()?;
-                Some(Group {
-                    key: p.clone(),
-                    figures: figures_of(shown.is_some(), members(&|k| k.1.as_ref() == Some(p))),
-                })
+                let p = (*p)?;
+                Some(Group { key: p.to_owned(), figures: figures_of(shown.is_some(), members(&|k| k.1 == Some(p))) })
             })
             .collect(),
         by_unit: decided
@@ -161,53 +256,114 @@ pub fn administration_results(
             .cells
             .iter()
             .filter_map(|((u, p), shown)| {
-                let key = PerspectiveInUnit { unit: (*u)?, perspective: p.clone()? };
-                let members = cells[&(*u, p.clone())].clone();
+                let key = PerspectiveInUnit { unit: (*u)?, perspective: (*p)?.to_owned() };
+                let members = cells[&(*u, *p)].clone();
                 Some(Group { key, figures: figures_of(shown.is_some(), members) })
             })
             .collect(),
     }
 }
 
-fn figures(version: &InstrumentDocument, members: &[&ScoredResponse]) -> GroupFigures {
-    let likert: Vec<_> = version.items.iter().filter(|i| i.kind == ItemKind::Likert).collect();
-    let items = likert
-        .iter()
-        .map(|item| {
-            let stats = version.scale_of(item).and_then(|scale| {
-                let shape = ScaleShape::new(scale.values())?;
-                let answers: Vec<i32> =
-                    members.iter().filter_map(|r| r.answers.get(&item.code)?.as_i64()).map(|v| v as i32).collect();
-                ItemStats::compute(&shape, &answers, item.reverse_scored, scale.neutral_midpoint)
-            });
-            ItemResult { code: item.code.clone(), concept: item.concept.clone(), domain: item.domain.clone(), stats }
-        })
-        .collect();
-    let domains = version
-        .domains
-        .iter()
-        .map(|domain| {
-            let of_domain: Vec<_> = likert.iter().filter(|i| i.domain == domain.code).collect();
-            let shape = of_domain.first().and_then(|i| version.scale_of(i)).and_then(|s| ScaleShape::new(s.values()));
-            let stats = shape.and_then(|shape| {
-                let matrix: Vec<Vec<Option<f64>>> = members
-                    .iter()
-                    .map(|r| {
-                        of_domain
-                            .iter()
-                            .map(|item| {
-                                let answer = r.answers.get(&item.code)?.as_f64()?;
-                                Some(shape.scored(answer, item.reverse_scored))
-                            })
-                            .collect()
-                    })
-                    .collect();
-                DomainStats::compute(&shape, &matrix)
-            });
-            DomainResult { code: domain.code.clone(), stats }
-        })
-        .collect();
-    GroupFigures { n: members.len(), items, domains }
+/// What scoring a group needs from the version, worked out once per computation: each Likert
+/// item with its column in the answers and its scale, and each domain with its items.
+struct Layout<'v> {
+    items: Vec<LikertColumn<'v>>,
+    domains: Vec<DomainColumns<'v>>,
+}
+
+struct LikertColumn<'v> {
+    item: &'v Item,
+    /// Where its answers are; `None` when the answers hold no such item (nobody answered it).
+    column: Option<usize>,
+    /// Its scale's shape and whether the scale has a neutral midpoint.
+    scale: Option<(ScaleShape, bool)>,
+}
+
+struct DomainColumns<'v> {
+    code: &'v str,
+    /// Its Likert items, as (column, reverse-scored), in the version's order.
+    columns: Vec<(Option<usize>, bool)>,
+    /// The scale of its first Likert item, on which the domain is scored.
+    shape: Option<ScaleShape>,
+}
+
+impl<'v> Layout<'v> {
+    fn of(version: &'v InstrumentDocument, answers: &LikertAnswers) -> Self {
+        let items: Vec<LikertColumn<'v>> = version
+            .items
+            .iter()
+            .filter(|i| i.kind == ItemKind::Likert)
+            .map(|item| LikertColumn {
+                item,
+                column: answers.column(&item.code),
+                scale: version
+                    .scale_of(item)
+                    .and_then(|scale| Some((ScaleShape::new(scale.values())?, scale.neutral_midpoint))),
+            })
+            .collect();
+        let domains = version
+            .domains
+            .iter()
+            .map(|domain| {
+                let of_domain: Vec<&LikertColumn<'v>> = items.iter().filter(|c| c.item.domain == domain.code).collect();
+                DomainColumns {
+                    code: &domain.code,
+                    columns: of_domain.iter().map(|c| (c.column, c.item.reverse_scored)).collect(),
+                    shape: of_domain
+                        .first()
+                        .and_then(|c| version.scale_of(c.item))
+                        .and_then(|s| ScaleShape::new(s.values())),
+                }
+            })
+            .collect();
+        Self { items, domains }
+    }
+
+    /// The figures of the responses at rows `members`.
+    fn figures(&self, answers: &LikertAnswers, members: &[usize]) -> GroupFigures {
+        let items = self
+            .items
+            .iter()
+            .map(|c| {
+                let stats = c.scale.as_ref().and_then(|(shape, neutral_midpoint)| {
+                    let given: Vec<i32> = match c.column {
+                        Some(column) => members.iter().filter_map(|&row| answers.value(row, column)).collect(),
+                        None => Vec::new(),
+                    };
+                    ItemStats::compute(shape, &given, c.item.reverse_scored, *neutral_midpoint)
+                });
+                ItemResult {
+                    code: c.item.code.clone(),
+                    concept: c.item.concept.clone(),
+                    domain: c.item.domain.clone(),
+                    stats,
+                }
+            })
+            .collect();
+        let domains = self
+            .domains
+            .iter()
+            .map(|d| {
+                let stats = d.shape.as_ref().and_then(|shape| {
+                    let matrix: Vec<Vec<Option<f64>>> = members
+                        .iter()
+                        .map(|&row| {
+                            d.columns
+                                .iter()
+                                .map(|&(column, reverse)| {
+                                    let answer = answers.value(row, column?)?;
+                                    Some(shape.scored(f64::from(answer), reverse))
+                                })
+                                .collect()
+                        })
+                        .collect();
+                    DomainStats::compute(shape, &matrix)
+                });
+                DomainResult { code: d.code.to_owned(), stats }
+            })
+            .collect();
+        GroupFigures { n: members.len(), items, domains }
+    }
 }
 
 /// One open question's answers, released only for a group at or above the free-text minimum,
@@ -259,6 +415,10 @@ mod tests {
             .expect("the state instrument")
     }
 
+    fn scored(version: &InstrumentDocument, responses: &[ScoredResponse], min_group: usize) -> AdministrationResults {
+        administration_results(version, &LikertAnswers::of(version, responses), min_group)
+    }
+
     fn response(perspective: &str, value: i64) -> ScoredResponse {
         let answers = version()
             .items
@@ -274,7 +434,7 @@ mod tests {
         let mut responses: Vec<ScoredResponse> = (0..12).map(|i| response("SOCIAL_WORKER", 1 + i % 5)).collect();
         responses.extend((0..2).map(|_| response("MANAGER", 5)));
         responses.extend((0..6).map(|_| response("SUPERVISOR", 4)));
-        let results = administration_results(&version(), &responses, 5);
+        let results = scored(&version(), &responses, 5);
         let overall = results.overall.shown().expect("twenty respondents are shown");
         assert_eq!(overall.n, 20);
         assert_eq!(overall.domains.len(), 6);
@@ -288,7 +448,7 @@ mod tests {
     #[test]
     fn a_small_overall_group_shows_nothing() {
         let responses: Vec<ScoredResponse> = (0..4).map(|_| response("MANAGER", 3)).collect();
-        let results = administration_results(&version(), &responses, 5);
+        let results = scored(&version(), &responses, 5);
         assert_eq!(results.overall, Released::Withheld(Withheld::BelowMinimum));
         assert!(results.by_perspective.iter().all(|g| g.figures.shown().is_none()));
     }
@@ -329,7 +489,7 @@ mod tests {
         let doc = version();
         let reversed = doc.items.iter().find(|i| i.reverse_scored).expect("the state has a reverse-scored item");
         let responses: Vec<ScoredResponse> = (0..5).map(|_| response("MANAGER", 5)).collect();
-        let results = administration_results(&doc, &responses, 5);
+        let results = scored(&doc, &responses, 5);
         let item =
             results.overall.shown().expect("shown").items.iter().find(|i| i.code == reversed.code).expect("item");
         assert_eq!(
@@ -337,6 +497,37 @@ mod tests {
             Some(1.0),
             "strongly agreeing with a negative statement scores low"
         );
+    }
+
+    #[test]
+    fn likert_answers_keep_one_column_per_likert_item_and_nothing_else() {
+        let doc = version();
+        let text_item = doc.items.iter().find(|i| i.kind == ItemKind::Text).expect("a text item").code.clone();
+        let mut skipping = response("MANAGER", 4);
+        skipping.answers.remove("FIT2");
+        skipping.answers.insert(text_item.clone(), json!("free text is not kept"));
+        skipping.answers.insert("FIT3".into(), json!(2.5));
+        skipping.unit = Some(uuid::Uuid::from_u128(7));
+        let mut other = response("MANAGER", 2);
+        other.perspective = None;
+        let answers = LikertAnswers::of(&doc, &[skipping, response("MANAGER", 1), other]);
+        let likert: Vec<&str> =
+            doc.items.iter().filter(|i| i.kind == ItemKind::Likert).map(|i| i.code.as_str()).collect();
+        assert_eq!(answers.codes(), likert.as_slice(), "the Likert items, in the version's order");
+        assert_eq!(answers.column(&text_item), None);
+        assert_eq!(answers.len(), 3);
+        let (fit1, fit2, fit3) = (
+            answers.column("FIT1").expect("FIT1"),
+            answers.column("FIT2").expect("FIT2"),
+            answers.column("FIT3").expect("FIT3"),
+        );
+        assert_eq!((answers.value(0, fit1), answers.value(0, fit2)), (Some(4), None), "a skipped item is no answer");
+        assert_eq!(answers.value(0, fit3), None, "a value off the scale's whole numbers is no answer");
+        assert_eq!((answers.value(1, fit1), answers.value(2, fit1)), (Some(1), Some(2)));
+        assert_eq!(answers.value(3, fit1), None, "past the last row");
+        assert_eq!(answers.value(0, likert.len()), None, "past the last column, not into the next row");
+        assert_eq!((answers.perspective(0), answers.perspective(2)), (Some("MANAGER"), None));
+        assert_eq!((answers.unit(0), answers.unit(1)), (Some(uuid::Uuid::from_u128(7)), None));
     }
 
     mod properties {
@@ -368,7 +559,7 @@ mod tests {
                         r
                     })
                     .collect();
-                let results = administration_results(&doc, &responses, min_group);
+                let results = scored(&doc, &responses, min_group);
                 let total = responses.len();
                 match &results.overall {
                     Released::Shown(f) => prop_assert!(f.n >= min_group && f.n == total),

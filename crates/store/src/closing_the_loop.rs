@@ -403,9 +403,7 @@ pub async fn progress(
         };
         if let std::collections::btree_map::Entry::Vacant(slot) = changes.entry(later.id) {
             let computed =
-                match results::load_many(session, &[AdministrationId(linked.id), AdministrationId(later.id)], None)
-                    .await
-                {
+                match results::load_many(session, &[AdministrationId(linked.id), AdministrationId(later.id)]).await {
                     Ok(waves) => {
                         let min_group = waves.iter().map(results::LoadedWave::min_group).max().unwrap_or(5);
                         Some(wave_change(waves[0].wave(), waves[1].wave(), min_group))

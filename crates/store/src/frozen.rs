@@ -1,6 +1,8 @@
 //! Frozen answers: the submitted Likert answers of administrations whose scores no longer
-//! change (closed, or cut), kept in memory in compact form, so that a comparison across every
-//! county does not reread and reparse a hundred thousand answers on each request.
+//! change (closed, or cut), kept in memory in compact form ([`LikertAnswers`]), so that a
+//! comparison across every county does not reread and reparse a hundred thousand answers on
+//! each request. Reads share the held answers (an `Arc`) and score them in place: a read copies
+//! nothing.
 //!
 //! The key names the freeze — the status, when the survey closed, when it was cut — so a survey
 //! that reopens and closes again is a new entry, never a stale one. The cache holds data, never
@@ -12,9 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, FixedOffset};
 use lru::LruCache;
-use orb_domain::instrument::{InstrumentDocument, ItemKind};
-use orb_domain::results::ScoredResponse;
-use serde_json::Value as Json;
+use orb_domain::results::LikertAnswers;
 
 use crate::entities::administrations;
 
@@ -39,72 +39,9 @@ impl FreezeKey {
     }
 }
 
-/// One administration's frozen Likert answers: the item codes once, then one row per response.
-#[derive(Debug)]
-pub(crate) struct Frame {
-    codes: Vec<String>,
-    rows: Vec<FrameRow>,
-}
-
-#[derive(Debug)]
-struct FrameRow {
-    perspective: Option<Arc<str>>,
-    unit: Option<uuid::Uuid>,
-    /// Per item of `codes`: the answer, `None` when not given.
-    values: Box<[Option<i32>]>,
-}
-
-impl Frame {
-    /// Keeps the Likert answers of `responses` to `version`.
-    pub(crate) fn of(version: &InstrumentDocument, responses: Vec<ScoredResponse>) -> Self {
-        let codes: Vec<String> =
-            version.items.iter().filter(|i| i.kind == ItemKind::Likert).map(|i| i.code.clone()).collect();
-        let mut perspectives: Vec<Arc<str>> = Vec::new();
-        let rows = responses
-            .into_iter()
-            .map(|response| {
-                let perspective = response.perspective.map(|p| {
-                    if let Some(known) = perspectives.iter().find(|known| ***known == *p) {
-                        Arc::clone(known)
-                    } else {
-                        let new: Arc<str> = p.into();
-                        perspectives.push(Arc::clone(&new));
-                        new
-                    }
-                });
-                let values = codes
-                    .iter()
-                    .map(|code| response.answers.get(code).and_then(Json::as_i64).and_then(|v| i32::try_from(v).ok()))
-                    .collect();
-                FrameRow { perspective, unit: response.unit, values }
-            })
-            .collect();
-        Self { codes, rows }
-    }
-
-    /// Responses as the domain scores them, with only the items `wanted` lets through.
-    pub(crate) fn responses(&self, wanted: impl Fn(&str) -> bool) -> Vec<ScoredResponse> {
-        let columns: Vec<(usize, &String)> = self.codes.iter().enumerate().filter(|(_, c)| wanted(c)).collect();
-        self.rows
-            .iter()
-            .map(|row| ScoredResponse {
-                perspective: row.perspective.as_deref().map(str::to_owned),
-                unit: row.unit,
-                answers: columns
-                    .iter()
-                    .filter_map(|&(i, code)| Some((code.clone(), Json::from(row.values[i]?))))
-                    .collect(),
-            })
-            .collect()
-    }
-
-    fn weight(&self) -> usize {
-        self.rows.len().max(1)
-    }
-}
-
 /// The cache, bounded by the number of responses it holds; the least recently read
-/// administrations leave first.
+/// administrations leave first. A response costs about 40 bytes plus 8 per Likert item of its
+/// version: 280 bytes on the state's 30 items (a wave's few perspective names are shared).
 #[derive(Debug)]
 pub struct FrozenAnswers {
     budget: usize,
@@ -113,35 +50,40 @@ pub struct FrozenAnswers {
 
 #[derive(Debug)]
 struct Held {
-    frames: LruCache<FreezeKey, Arc<Frame>>,
+    waves: LruCache<FreezeKey, Arc<LikertAnswers>>,
     responses: usize,
+}
+
+/// What a wave counts against the budget: its responses (an empty wave counts one).
+fn weight_of(answers: &LikertAnswers) -> usize {
+    answers.len().max(1)
 }
 
 impl FrozenAnswers {
     /// A cache holding at most `budget` responses (0: holds nothing).
     pub fn new(budget: usize) -> Self {
-        Self { budget, inner: Mutex::new(Held { frames: LruCache::unbounded(), responses: 0 }) }
+        Self { budget, inner: Mutex::new(Held { waves: LruCache::unbounded(), responses: 0 }) }
     }
 
-    /// The frame under `key`, if held.
-    pub(crate) fn get(&self, key: &FreezeKey) -> Option<Arc<Frame>> {
-        self.inner.lock().ok()?.frames.get(key).cloned()
+    /// The answers under `key`, if held: shared, never copied.
+    pub(crate) fn get(&self, key: &FreezeKey) -> Option<Arc<LikertAnswers>> {
+        self.inner.lock().ok()?.waves.get(key).cloned()
     }
 
-    /// Keeps `frame` under `key`, making room by letting the least recently read go.
-    pub(crate) fn keep(&self, key: FreezeKey, frame: Arc<Frame>) {
-        let weight = frame.weight();
+    /// Keeps `answers` under `key`, making room by letting the least recently read go.
+    pub(crate) fn keep(&self, key: FreezeKey, answers: Arc<LikertAnswers>) {
+        let weight = weight_of(&answers);
         let Ok(mut held) = self.inner.lock() else { return };
         if weight > self.budget {
             return;
         }
-        if let Some(old) = held.frames.put(key, frame) {
-            held.responses -= old.weight();
+        if let Some(old) = held.waves.put(key, answers) {
+            held.responses -= weight_of(&old);
         }
         held.responses += weight;
         while held.responses > self.budget {
-            match held.frames.pop_lru() {
-                Some((_, gone)) => held.responses -= gone.weight(),
+            match held.waves.pop_lru() {
+                Some((_, gone)) => held.responses -= weight_of(&gone),
                 None => break,
             }
         }
@@ -149,8 +91,8 @@ impl FrozenAnswers {
 }
 
 impl Default for FrozenAnswers {
-    /// Room for half a million responses: every wave of a state-sized dataset several times
-    /// over, in well under a hundred megabytes.
+    /// Room for half a million responses: every wave of a state-sized dataset (100,000
+    /// responses, about 28 MB) several times over; about 140 MB if ever full of 30-item waves.
     fn default() -> Self {
         Self::new(DEFAULT_BUDGET)
     }

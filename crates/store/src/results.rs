@@ -12,7 +12,7 @@ use orb_domain::comparison::{DomainChange, Lineup, Wave, lineup, wave_change};
 use orb_domain::ids::{AdministrationId, CountyId};
 use orb_domain::instrument::InstrumentDocument;
 use orb_domain::results::{
-    AdministrationResults, FreeText, Released, ScoredResponse, administration_results, free_text,
+    AdministrationResults, FreeText, LikertAnswers, Released, ScoredResponse, administration_results, free_text,
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement,
@@ -24,7 +24,7 @@ use crate::audit;
 use crate::collection;
 use crate::entities::{administrations, responses};
 use crate::error::{StoreError, StoreResult};
-use crate::frozen::{Frame, FreezeKey};
+use crate::frozen::FreezeKey;
 use crate::instruments::{self, VersionRecord};
 use crate::page::{Page, PageRequest};
 use crate::session::{Change, Session};
@@ -36,8 +36,9 @@ pub struct LoadedWave {
     pub administration: administrations::Model,
     /// The version it ran.
     pub version: VersionRecord,
-    /// Its submitted responses: perspective, unit and answers only.
-    pub responses: Vec<ScoredResponse>,
+    /// Its submitted responses' Likert answers (with perspective and unit), shared with the
+    /// cache of frozen answers rather than copied per read.
+    pub answers: Arc<LikertAnswers>,
 }
 
 impl LoadedWave {
@@ -48,27 +49,22 @@ impl LoadedWave {
 
     /// The domain's view of it.
     pub fn wave(&self) -> Wave<'_> {
-        Wave { version: &self.version.document, responses: &self.responses }
+        Wave { version: &self.version.document, answers: &self.answers }
     }
 }
 
 /// Loads one administration for results.
 pub async fn load(session: &Session, id: AdministrationId) -> StoreResult<LoadedWave> {
-    let mut waves = load_many(session, &[id], None).await?;
+    let mut waves = load_many(session, &[id]).await?;
     waves.pop().ok_or_else(|| Refusal::NotFound("administration").into())
 }
 
 /// Loads administrations for results, in the order given, in a fixed number of queries
 /// whatever their number: the administrations, the database's own entitlement check, their
 /// versions, and the answers of those not already frozen in memory ([`crate::frozen`]); with
-/// one audit entry per read from outside the caller's county. Only Likert answers come back —
-/// only those of `domain` when given, as a comparison on one domain needs no more. Refused as
-/// a whole if any administration is not readable.
-pub async fn load_many(
-    session: &Session,
-    ids: &[AdministrationId],
-    domain: Option<&str>,
-) -> StoreResult<Vec<LoadedWave>> {
+/// one audit entry per read from outside the caller's county. Only Likert answers come back.
+/// Refused as a whole if any administration is not readable.
+pub async fn load_many(session: &Session, ids: &[AdministrationId]) -> StoreResult<Vec<LoadedWave>> {
     let found: HashMap<uuid::Uuid, administrations::Model> = administrations::Entity::find()
         .filter(administrations::Column::Id.is_in(ids.iter().map(|id| id.0)))
         .all(session.db())
@@ -116,12 +112,12 @@ pub async fn load_many(
     let version_of = |a: &administrations::Model| {
         versions.get(&a.instrument_version_id).ok_or(StoreError::Refused(Refusal::NotFound("instrument version")))
     };
-    let mut frames: HashMap<uuid::Uuid, Arc<Frame>> = HashMap::new();
+    let mut kept: HashMap<uuid::Uuid, Arc<LikertAnswers>> = HashMap::new();
     let mut missing = Vec::new();
     for administration in found.values() {
         match session.frozen().get(&FreezeKey::of(administration)) {
-            Some(frame) => {
-                frames.insert(administration.id, frame);
+            Some(answers) => {
+                kept.insert(administration.id, answers);
             }
             None => missing.push(AdministrationId(administration.id)),
         }
@@ -129,9 +125,10 @@ pub async fn load_many(
     let mut fed = feed(session, &missing).await?;
     for id in &missing {
         let administration = &found[&id.0];
-        let frame = Arc::new(Frame::of(&version_of(administration)?.document, fed.remove(&id.0).unwrap_or_default()));
-        session.frozen().keep(FreezeKey::of(administration), Arc::clone(&frame));
-        frames.insert(id.0, frame);
+        let responses = fed.remove(&id.0).unwrap_or_default();
+        let answers = Arc::new(LikertAnswers::of(&version_of(administration)?.document, &responses));
+        session.frozen().keep(FreezeKey::of(administration), Arc::clone(&answers));
+        kept.insert(id.0, answers);
     }
     if !read_across.is_empty() {
         let change = session.change().await?;
@@ -142,15 +139,7 @@ pub async fn load_many(
         .map(|id| {
             let administration = found[&id.0].clone();
             let version = version_of(&administration)?.clone();
-            let in_domain: BTreeSet<&str> = version
-                .document
-                .items
-                .iter()
-                .filter(|i| domain.is_none_or(|d| i.domain == d))
-                .map(|i| i.code.as_str())
-                .collect();
-            let responses = frames[&id.0].responses(|code| in_domain.contains(code));
-            Ok(LoadedWave { administration, version, responses })
+            Ok(LoadedWave { administration, version, answers: Arc::clone(&kept[&id.0]) })
         })
         .collect()
 }
@@ -286,7 +275,7 @@ pub async fn set_free_text_policy(
 /// The scores of one administration, as the caller may see them.
 pub async fn of_administration(session: &Session, id: AdministrationId) -> StoreResult<AdministrationResults> {
     let wave = load(session, id).await?;
-    Ok(administration_results(&wave.version.document, &wave.responses, wave.min_group()))
+    Ok(administration_results(&wave.version.document, &wave.answers, wave.min_group()))
 }
 
 /// How a county's domains moved from an earlier wave to a later one, on shared concepts.
@@ -316,7 +305,7 @@ pub async fn lineup_on(
     if ids.is_empty() || ids.len() > 200 {
         return Err(Refusal::invalid("administrationIds", "give between 1 and 200 administrations").into());
     }
-    let waves = load_many(session, ids, Some(domain)).await?;
+    let waves = load_many(session, ids).await?;
     let keyed: Vec<(administrations::Model, Wave<'_>)> =
         waves.iter().map(|w| (w.administration.clone(), w.wave())).collect();
     let minimum = |a: &administrations::Model| usize::try_from(a.min_group_size).unwrap_or(5);
