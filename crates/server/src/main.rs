@@ -1,10 +1,11 @@
 //! The `orb` binary.
 
-/// mimalloc rather than the C library's allocator: under many concurrent requests glibc's
+/// jemalloc rather than the C library's allocator: under many concurrent requests glibc's
 /// per-thread arenas kept freed memory (the service held 250 MiB serving 200 respondents that
-/// need 50), and allocation was a quarter of the service's CPU. See the README's Performance.
+/// need 50), and allocation was a quarter of the service's CPU. Its settings (a background
+/// thread returning freed memory within a second) are built in: `.cargo/config.toml`.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
