@@ -112,8 +112,12 @@ pub fn schema_builder(options: &SchemaOptions) -> async_graphql::SchemaBuilder<Q
             max_query_bytes: options.max_query_bytes,
             max_selections: options.max_selections,
             refuse_introspection: !options.introspection,
-        })
-        .extension(spans::ResolverSpans);
+        });
+    // Every extension is called around every field resolved (a boxed future each), so the
+    // per-resolver spans are installed only when they would be recorded.
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        builder = builder.extension(spans::ResolverSpans);
+    }
     if !options.introspection {
         builder = builder.disable_introspection();
     }

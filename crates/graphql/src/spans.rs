@@ -1,5 +1,6 @@
 //! A debug-level span per resolver, so a slow field can be found in the logs without paying for
-//! spans in production (where the level is `info`).
+//! spans in production (where the level is `info`): the schema installs it only when the debug
+//! level is on at start.
 
 use std::sync::Arc;
 
