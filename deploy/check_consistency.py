@@ -121,6 +121,8 @@ for member in workspace["members"]:
     copied = re.search(rf"^COPY {re.escape(member)}/Cargo\.toml ", dockerfile, re.M)
     stubbed = member in dockerfile.split("cargo build", 1)[0].split("RUN for crate in", 1)[-1]
     check(f"Dockerfile copies and stubs workspace member {member}", bool(copied) and stubbed)
+check("Dockerfile copies .cargo/ (the allocator's built-in settings) before the first build",
+      "COPY .cargo .cargo" in dockerfile.split("cargo build", 1)[0])
 server = tomllib.loads((ROOT / "crates/server/Cargo.toml").read_text())
 check("orb-server builds a binary named orb", any(b["name"] == "orb" for b in server.get("bin", [])))
 check("Dockerfile builds orb-server --locked", "cargo build --release -p orb-server --locked" in dockerfile)
@@ -153,7 +155,7 @@ check('image ENTRYPOINT orb, CMD serve --no-migrate',
 # --- the routes the probes use exist ---------------------------------------------------------
 startup = (ROOT / "crates/server/src/startup.rs").read_text()
 for route in ("/healthz", "/readyz"):
-    check(f"service routes {route}", f'.route("{route}", web::get()' in startup)
+    check(f"service routes {route}", f'web::resource("{route}").route(web::get()' in startup)
 check("image HEALTHCHECK uses /healthz", "GET /healthz" in dockerfile)
 
 # --- compose ---------------------------------------------------------------------------------
