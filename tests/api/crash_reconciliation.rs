@@ -38,7 +38,7 @@ const ROUND: Duration = Duration::from_secs(6);
 /// Codes that mean "try again": the service or its database was not there for this request.
 const TRANSIENT_CODES: [&str; 3] = ["SERVICE_UNAVAILABLE", "INTERNAL_SERVER_ERROR", "TIMEOUT"];
 
-/// How big a run is: `ORB_CRASH_RESPONDENTS` (24), `ORB_CRASH_ROUNDS` (1), `ORB_CRASH_SEED` (2026).
+/// How big a run is: `ORB_CRASH_RESPONDENTS` (60), `ORB_CRASH_ROUNDS` (1), `ORB_CRASH_SEED` (2026).
 #[derive(Debug, Clone, Copy)]
 struct Scenario {
     respondents: usize,
@@ -55,7 +55,7 @@ impl Scenario {
             }
         }
         let scenario = Self {
-            respondents: read("ORB_CRASH_RESPONDENTS", 24),
+            respondents: read("ORB_CRASH_RESPONDENTS", 60),
             rounds: read("ORB_CRASH_ROUNDS", 1),
             seed: read("ORB_CRASH_SEED", 2026),
         };
