@@ -62,8 +62,16 @@ mod tests {
         let mut slugs: Vec<&str> = counties.iter().map(|c| c.slug.as_str()).collect();
         slugs.dedup();
         assert_eq!(slugs.len(), 58);
+        // The Census Bureau's 2020 count for California, which the 58 counties add up to exactly,
+        // and a few counties checked one by one against published 2020 counts.
         let total: u64 = counties.iter().map(|c| c.population).sum();
-        assert!((39_000_000..40_000_000).contains(&total), "{total}");
+        assert_eq!(total, 39_538_223);
+        let population = |slug: &str| counties.iter().find(|c| c.slug == slug).map(|c| c.population);
+        assert_eq!(population("los-angeles"), Some(10_014_009));
+        assert_eq!(population("alpine"), Some(1_204));
+        assert_eq!(population("shasta"), Some(182_155));
+        assert_eq!(population("tehama"), Some(65_829));
+        assert_eq!(population("siskiyou"), Some(44_076));
     }
 
     #[test]
