@@ -56,7 +56,7 @@ pub struct Plan {
 
 impl Default for Plan {
     fn default() -> Self {
-        Self { seed: 2017, state_staff: 36_000, waves: 4, respondent_codes: 40_000, ceiling_codes: 60_000 }
+        Self { seed: 2017, state_staff: 36_000, waves: 4, respondent_codes: 60_000, ceiling_codes: 150_000 }
     }
 }
 
