@@ -170,6 +170,38 @@ async fn a_mutation_that_fails_leaves_the_request_s_other_mutations_standing() {
     assert_eq!(app.count("audit_log WHERE action = 'cohort.create'").await, 2, "the demo's cohort and Cohort A only");
 }
 
+/// A request of one mutation writes without a savepoint (two round trips fewer); if its change
+/// is not kept, nothing of the request may be committed. With more than one change, each after
+/// the first is a savepoint of its own, as before.
+#[tokio::test]
+async fn one_mutation_writes_without_a_savepoint_and_an_unkept_change_undoes_the_whole_request() {
+    let app = spawn_app().await;
+    let store = app.runtime_store(2, std::time::Duration::from_secs(10)).await;
+    let insert = |name: &str| format!("INSERT INTO cohorts (id, name) VALUES ('{}', '{name}')", uuid::Uuid::new_v4());
+
+    let mut session = store.begin_system(Vec::new()).await.expect("session");
+    session.expect_one_change();
+    let change = session.change().await.expect("a change");
+    change.db().execute_unprepared(&insert("Written, then refused")).await.expect("written");
+    drop(change);
+    assert!(session.spoiled(), "a direct change dropped unkept spoils the request");
+    assert!(session.commit().await.is_err(), "a spoiled request is never committed");
+    assert_eq!(app.count("cohorts WHERE name = 'Written, then refused'").await, 0, "and nothing of it stays");
+
+    let mut session = store.begin_system(Vec::new()).await.expect("session");
+    session.expect_one_change();
+    let kept = session.change().await.expect("the direct change");
+    kept.db().execute_unprepared(&insert("Kept")).await.expect("written");
+    kept.commit().await.expect("kept");
+    let undone = session.change().await.expect("a second change, in a savepoint");
+    undone.db().execute_unprepared(&insert("Undone")).await.expect("written");
+    drop(undone);
+    assert!(!session.spoiled(), "a savepoint rolled back spoils nothing");
+    session.commit().await.expect("committed");
+    assert_eq!(app.count("cohorts WHERE name = 'Kept'").await, 1);
+    assert_eq!(app.count("cohorts WHERE name = 'Undone'").await, 0);
+}
+
 #[tokio::test]
 async fn a_slow_statement_is_cancelled_and_its_connection_returns_to_the_pool() {
     let app = spawn_app().await;

@@ -19,10 +19,11 @@
 //! document ([`crate::error::ensure_codes`]).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery};
 use async_graphql::parser::Positioned;
-use async_graphql::parser::types::{Directive, ExecutableDocument, Selection, SelectionSet};
+use async_graphql::parser::types::{Directive, ExecutableDocument, OperationType, Selection, SelectionSet};
 use async_graphql::{Request, Response, ServerError, ServerResult, Value, Variables};
 
 /// Marks a request that is only parsed and validated, never executed ([`validation_probe`]).
@@ -37,6 +38,32 @@ pub fn validation_probe(request: &Request) -> Request {
     probe.operation_name = request.operation_name.clone();
     probe.extensions = request.extensions.clone();
     probe
+}
+
+/// Told by the validation probe whether the request is one operation that is a mutation of one
+/// root field. The server then lets that mutation write into the request's transaction without
+/// a savepoint (`Session::expect_one_change`): if it fails there is nothing else to keep.
+#[derive(Debug, Clone, Default)]
+pub struct OneMutation(Arc<AtomicBool>);
+
+impl OneMutation {
+    /// Whether the probed request is one mutation of one root field.
+    pub fn found(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// Whether `document` holds one operation, a mutation selecting one root field.
+fn one_mutation(document: &ExecutableDocument) -> bool {
+    let mut operations = document.operations.iter();
+    match (operations.next(), operations.next()) {
+        (Some((_, operation)), None) => {
+            operation.node.ty == OperationType::Mutation
+                && matches!(operation.node.selection_set.node.items.as_slice(),
+                            [only] if matches!(only.node, Selection::Field(_)))
+        }
+        _ => false,
+    }
 }
 
 /// Installs the checks on a schema.
@@ -104,6 +131,9 @@ impl Extension for Checks {
                 "introspection is turned off on this service; use the published schema (schema/schema.graphql)",
                 None,
             ));
+        }
+        if let Some(shape) = ctx.data_opt::<OneMutation>() {
+            shape.0.store(one_mutation(&document), Ordering::Release);
         }
         Ok(document)
     }

@@ -148,7 +148,11 @@ pub async fn execute(service: web::Data<GraphqlService>, request: HttpRequest, b
     }
     // A document that cannot run is refused before it takes a database connection, so a flood
     // of abusive documents cannot hold the pool while they are parsed and validated.
-    let mut probe = service.schema.execute(orb_graphql::documents::validation_probe(&graphql_request)).await;
+    let one_mutation = orb_graphql::documents::OneMutation::default();
+    let mut probe = service
+        .schema
+        .execute(orb_graphql::documents::validation_probe(&graphql_request).data(one_mutation.clone()))
+        .await;
     if !probe.errors.is_empty() {
         orb_graphql::error::ensure_codes(&mut probe);
         let codes: Vec<String> = probe
@@ -166,7 +170,7 @@ pub async fn execute(service: web::Data<GraphqlService>, request: HttpRequest, b
         service.timeout,
         orb_store::statements::counted(
             tally.statements(),
-            run(&service, graphql_request, caller, request_id, client, tally.clone()),
+            run(&service, graphql_request, caller, request_id, client, one_mutation.found(), tally.clone()),
         )
         .instrument(span),
     )
@@ -191,10 +195,16 @@ async fn run(
     caller: orb_store::Caller,
     request_id: Option<String>,
     client: Option<std::net::IpAddr>,
+    one_mutation: bool,
     tally: Arc<RequestTally>,
 ) -> (HttpResponse, Vec<String>) {
     let session = match service.store.begin(caller, request_id).await {
-        Ok(session) => Arc::new(session),
+        Ok(mut session) => {
+            if one_mutation {
+                session.expect_one_change();
+            }
+            Arc::new(session)
+        }
         Err(StoreError::Refused(orb_domain::Error::Unauthenticated)) => {
             return (
                 error_response(
@@ -235,10 +245,24 @@ async fn run(
             );
         }
     };
-    if let Err(err) = session.commit().await {
+    if session.spoiled() {
+        // The one mutation wrote without a savepoint and was not kept: roll everything back.
+        // Its error is the answer; without one, nothing may be acknowledged either.
+        if let Err(err) = session.rollback().await {
+            tracing::warn!(error = %err, "rolling back a refused mutation failed");
+        }
+        if response.errors.is_empty() {
+            tracing::error!("a mutation answered without error left its change unfinished; rolled back");
+            return (
+                error_response(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR", "internal error"),
+                vec!["INTERNAL_SERVER_ERROR".to_owned()],
+            );
+        }
+    } else if let Err(err) = session.commit().await {
         return store_failure(err);
+    } else {
+        service.metrics.observe_committed(&tally);
     }
-    service.metrics.observe_committed(&tally);
     let codes = response
         .errors
         .iter()

@@ -26,12 +26,12 @@ pub struct AuditEntry {
 }
 
 /// Appends `entry` within `change`.
-pub async fn record(change: &Change, entry: AuditEntry) -> StoreResult<()> {
+pub async fn record(change: &Change<'_>, entry: AuditEntry) -> StoreResult<()> {
     record_all(change, vec![entry]).await
 }
 
 /// Appends `entries` within `change`, in one statement.
-pub async fn record_all(change: &Change, entries: Vec<AuditEntry>) -> StoreResult<()> {
+pub async fn record_all(change: &Change<'_>, entries: Vec<AuditEntry>) -> StoreResult<()> {
     append(change.db(), change.actor(), change.request_id(), entries).await
 }
 

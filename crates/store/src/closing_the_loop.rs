@@ -120,7 +120,7 @@ pub async fn history(
 
 /// Starts a planning matrix for one of the lead's county's administrations (one per wave).
 pub async fn create_matrix(
-    change: &Change,
+    change: &Change<'_>,
     lead: &LeadOf,
     administration: AdministrationId,
     title: String,
@@ -156,7 +156,7 @@ pub async fn create_matrix(
 /// Plans an action in one of the lead's county's matrices: the domain must be one of the linked
 /// wave's version, the owner a member of the county. It starts `PLANNED`, and its history says so.
 pub async fn add_action(
-    change: &Change,
+    change: &Change<'_>,
     lead: &LeadOf,
     matrix: PlanningMatrixId,
     text: ActionText,
@@ -202,7 +202,7 @@ pub async fn add_action(
 
 /// Rewrites an action that is not yet final (a done or dropped action is a record).
 pub async fn update_action(
-    change: &Change,
+    change: &Change<'_>,
     lead: &LeadOf,
     id: PlanningActionId,
     text: ActionText,
@@ -245,7 +245,7 @@ pub async fn update_action(
 
 /// Moves an action to `to`, if the domain's transitions allow it, and records the change.
 pub async fn set_action_status(
-    change: &Change,
+    change: &Change<'_>,
     lead: &LeadOf,
     id: PlanningActionId,
     to: ActionStatus,
@@ -272,7 +272,7 @@ pub async fn set_action_status(
 }
 
 async fn check_action(
-    change: &Change,
+    change: &Change<'_>,
     county: CountyId,
     matrix: &planning_matrices::Model,
     text: &ActionText,
@@ -298,7 +298,7 @@ async fn check_action(
     Ok(problems.finish()?)
 }
 
-async fn lock_action(change: &Change, lead: &LeadOf, id: PlanningActionId) -> StoreResult<planning_actions::Model> {
+async fn lock_action(change: &Change<'_>, lead: &LeadOf, id: PlanningActionId) -> StoreResult<planning_actions::Model> {
     planning_actions::Entity::find()
         .filter(planning_actions::Column::CountyId.eq(lead.county_id().0))
         .filter(planning_actions::Column::Id.eq(id.0))
@@ -314,7 +314,7 @@ fn stored_status(action: &planning_actions::Model) -> StoreResult<ActionStatus> 
 }
 
 async fn add_history(
-    change: &Change,
+    change: &Change<'_>,
     county: CountyId,
     action: PlanningActionId,
     from: Option<ActionStatus>,
@@ -533,7 +533,7 @@ pub async fn buddy_of(session: &Session, profile: &testing_profiles::Model) -> S
 
 /// Starts the lead's county's testing profile for a cohort it belongs to, as a draft.
 pub async fn create_profile(
-    change: &Change,
+    change: &Change<'_>,
     lead: &LeadOf,
     cohort: CohortId,
     sections: ProfileSections,
@@ -564,7 +564,7 @@ pub async fn create_profile(
 
 /// Saves new text for the lead's county's profile; the saved text is kept as a revision.
 pub async fn save_profile(
-    change: &Change,
+    change: &Change<'_>,
     lead: &LeadOf,
     id: TestingProfileId,
     sections: ProfileSections,
@@ -585,7 +585,7 @@ pub async fn save_profile(
 
 /// Shares, publishes or withdraws the lead's county's profile, one step at a time.
 pub async fn set_profile_status(
-    change: &Change,
+    change: &Change<'_>,
     lead: &LeadOf,
     id: TestingProfileId,
     to: ProfileStatus,
@@ -615,7 +615,7 @@ pub async fn set_profile_status(
 /// the profile's county in its cohort (the caller checks it with [`buddy_of`]); the profile must
 /// be shared or published.
 pub async fn save_reflections(
-    change: &Change,
+    change: &Change<'_>,
     buddy: &LeadOf,
     profile: &testing_profiles::Model,
     text: Reflections,
@@ -685,7 +685,11 @@ fn set_reflections(model: &mut testing_profile_reflections::ActiveModel, r: &Ref
     model.share = Set(r.share.clone());
 }
 
-async fn lock_profile(change: &Change, lead: &LeadOf, id: TestingProfileId) -> StoreResult<testing_profiles::Model> {
+async fn lock_profile(
+    change: &Change<'_>,
+    lead: &LeadOf,
+    id: TestingProfileId,
+) -> StoreResult<testing_profiles::Model> {
     testing_profiles::Entity::find()
         .filter(testing_profiles::Column::CountyId.eq(lead.county_id().0))
         .filter(testing_profiles::Column::Id.eq(id.0))
@@ -696,7 +700,7 @@ async fn lock_profile(change: &Change, lead: &LeadOf, id: TestingProfileId) -> S
 }
 
 async fn add_revision(
-    change: &Change,
+    change: &Change<'_>,
     profile: &testing_profiles::Model,
     part: &str,
     revision: i32,
@@ -719,7 +723,7 @@ async fn add_revision(
 }
 
 async fn record(
-    change: &Change,
+    change: &Change<'_>,
     action: &'static str,
     county: CountyId,
     subject_type: &'static str,

@@ -73,7 +73,7 @@ pub struct NewCohort {
 }
 
 /// Creates a cohort.
-pub async fn create(change: &Change, _faculty: &Faculty, new: NewCohort) -> StoreResult<cohorts::Model> {
+pub async fn create(change: &Change<'_>, _faculty: &Faculty, new: NewCohort) -> StoreResult<cohorts::Model> {
     let id = CohortId::new();
     let model = cohorts::ActiveModel {
         id: Set(id.0),
@@ -90,7 +90,12 @@ pub async fn create(change: &Change, _faculty: &Faculty, new: NewCohort) -> Stor
 }
 
 /// Adds a county to a cohort; adding it again changes nothing.
-pub async fn add_county(change: &Change, _faculty: &Faculty, cohort: CohortId, county: CountyId) -> StoreResult<()> {
+pub async fn add_county(
+    change: &Change<'_>,
+    _faculty: &Faculty,
+    cohort: CohortId,
+    county: CountyId,
+) -> StoreResult<()> {
     let inserted = cohort_counties::Entity::insert(cohort_counties::ActiveModel {
         cohort_id: Set(cohort.0),
         county_id: Set(county.0),
@@ -107,7 +112,12 @@ pub async fn add_county(change: &Change, _faculty: &Faculty, cohort: CohortId, c
 }
 
 /// Removes a county from a cohort. Refused while a pairing in the cohort names the county.
-pub async fn remove_county(change: &Change, _faculty: &Faculty, cohort: CohortId, county: CountyId) -> StoreResult<()> {
+pub async fn remove_county(
+    change: &Change<'_>,
+    _faculty: &Faculty,
+    cohort: CohortId,
+    county: CountyId,
+) -> StoreResult<()> {
     let removed = cohort_counties::Entity::delete_many()
         .filter(cohort_counties::Column::CohortId.eq(cohort.0))
         .filter(cohort_counties::Column::CountyId.eq(county.0))
@@ -124,7 +134,7 @@ pub async fn remove_county(change: &Change, _faculty: &Faculty, cohort: CohortId
 }
 
 /// Adds a faculty member to a cohort; adding them again changes nothing.
-pub async fn add_faculty(change: &Change, _faculty: &Faculty, cohort: CohortId, user: UserId) -> StoreResult<()> {
+pub async fn add_faculty(change: &Change<'_>, _faculty: &Faculty, cohort: CohortId, user: UserId) -> StoreResult<()> {
     let inserted = cohort_faculty::Entity::insert(cohort_faculty::ActiveModel {
         cohort_id: Set(cohort.0),
         user_id: Set(user.0),
@@ -141,7 +151,12 @@ pub async fn add_faculty(change: &Change, _faculty: &Faculty, cohort: CohortId, 
 }
 
 /// Removes a faculty member from a cohort.
-pub async fn remove_faculty(change: &Change, _faculty: &Faculty, cohort: CohortId, user: UserId) -> StoreResult<()> {
+pub async fn remove_faculty(
+    change: &Change<'_>,
+    _faculty: &Faculty,
+    cohort: CohortId,
+    user: UserId,
+) -> StoreResult<()> {
     let removed = cohort_faculty::Entity::delete_many()
         .filter(cohort_faculty::Column::CohortId.eq(cohort.0))
         .filter(cohort_faculty::Column::UserId.eq(user.0))
@@ -229,7 +244,7 @@ pub async fn pairing_by_id(session: &Session, id: PairingId) -> StoreResult<Opti
 
 /// Pairs a testing county with its buddy inside a cohort; both must belong to the cohort.
 pub async fn create_pairing(
-    change: &Change,
+    change: &Change<'_>,
     _faculty: &Faculty,
     cohort: CohortId,
     testing: CountyId,
@@ -269,7 +284,7 @@ pub async fn create_pairing(
 }
 
 /// Ends a pairing: from the next request on, neither side reads the other's data.
-pub async fn end_pairing(change: &Change, _faculty: &Faculty, id: PairingId) -> StoreResult<buddy_pairings::Model> {
+pub async fn end_pairing(change: &Change<'_>, _faculty: &Faculty, id: PairingId) -> StoreResult<buddy_pairings::Model> {
     let pairing =
         buddy_pairings::Entity::find_by_id(id.0).one(change.db()).await?.ok_or(Refusal::NotFound("buddy pairing"))?;
     if pairing.status == "ended" {
@@ -287,7 +302,7 @@ pub async fn end_pairing(change: &Change, _faculty: &Faculty, id: PairingId) -> 
 }
 
 async fn record(
-    change: &Change,
+    change: &Change<'_>,
     action: &'static str,
     county: Option<CountyId>,
     subject_type: &'static str,

@@ -58,7 +58,7 @@ pub async fn by_id(db: &impl ConnectionTrait, id: AdministrationId) -> StoreResu
 
 /// One administration of the lead's county, locked for the change; another county's is not found.
 pub(crate) async fn lock_own(
-    change: &Change,
+    change: &Change<'_>,
     lead: &LeadOf,
     id: AdministrationId,
 ) -> StoreResult<administrations::Model> {
@@ -73,7 +73,7 @@ pub(crate) async fn lock_own(
 
 /// Creates an administration (a draft) of a published version of the state's or the county's own.
 pub async fn create(
-    change: &Change,
+    change: &Change<'_>,
     lead: &LeadOf,
     version: &VersionRecord,
     settings: AdministrationSettings,
@@ -113,7 +113,7 @@ pub async fn create(
 
 /// Opens (early, or again before results are released) or closes (early) an administration.
 pub async fn set_status(
-    change: &Change,
+    change: &Change<'_>,
     lead: &LeadOf,
     id: AdministrationId,
     to: AdministrationStatus,
@@ -157,7 +157,7 @@ pub async fn set_status(
 /// Issues a batch of single-use invitation codes, optionally preset to a perspective and an
 /// org unit. The codes are returned once; only their hashes are kept.
 pub async fn issue_invitations(
-    change: &Change,
+    change: &Change<'_>,
     lead: &LeadOf,
     id: AdministrationId,
     count: u32,
@@ -174,7 +174,7 @@ pub async fn issue_invitations(
 
 /// Registers given codes as a batch of invitations (the demo prints the same codes every time).
 pub async fn register_invitations(
-    change: &Change,
+    change: &Change<'_>,
     lead: &LeadOf,
     id: AdministrationId,
     codes: &[AccessCode],
@@ -220,7 +220,7 @@ pub async fn register_invitations(
 
 /// Revokes one code (the lead has the printed code) before it is used to submit.
 pub async fn revoke_invitation(
-    change: &Change,
+    change: &Change<'_>,
     lead: &LeadOf,
     id: AdministrationId,
     code: &AccessCode,
@@ -288,7 +288,7 @@ pub async fn invitation_counts(
 /// Gives the administration an open link (a public code for many responses), replacing any
 /// earlier one, with an optional cap on responses through it. The code is returned once.
 pub async fn enable_open_link(
-    change: &Change,
+    change: &Change<'_>,
     lead: &LeadOf,
     id: AdministrationId,
     cap: Option<i32>,
@@ -300,7 +300,7 @@ pub async fn enable_open_link(
 
 /// Sets a given code as the open link (the demo's is the same every time).
 pub async fn set_open_link(
-    change: &Change,
+    change: &Change<'_>,
     lead: &LeadOf,
     id: AdministrationId,
     code: &AccessCode,
@@ -319,7 +319,7 @@ pub async fn set_open_link(
 
 /// Turns the open link off.
 pub async fn disable_open_link(
-    change: &Change,
+    change: &Change<'_>,
     lead: &LeadOf,
     id: AdministrationId,
 ) -> StoreResult<administrations::Model> {
@@ -509,7 +509,7 @@ struct Prepared {
 
 /// The respondent's response, locked until the request ends, so concurrent saves and submissions
 /// of one response take turns.
-async fn lock_own_response(change: &Change, scope: &RespondentScope) -> StoreResult<responses::Model> {
+async fn lock_own_response(change: &Change<'_>, scope: &RespondentScope) -> StoreResult<responses::Model> {
     Ok(responses::Entity::find()
         .filter(responses::Column::CountyId.eq(scope.county_id.0))
         .filter(responses::Column::Id.eq(scope.response_id.0))
@@ -522,7 +522,7 @@ async fn lock_own_response(change: &Change, scope: &RespondentScope) -> StoreRes
 /// Checks an update against the locked `response`, its administration (window, perspectives,
 /// languages), its invitation (not revoked) and its instrument version (the answers).
 async fn prepare(
-    change: &Change,
+    change: &Change<'_>,
     scope: &RespondentScope,
     response: responses::Model,
     update: &AnswerUpdate,
@@ -549,7 +549,7 @@ async fn prepare(
 }
 
 async fn merged_answers(
-    change: &Change,
+    change: &Change<'_>,
     response: &responses::Model,
     administration: &administrations::Model,
     update: &AnswerUpdate,
@@ -732,7 +732,7 @@ pub struct PaperOutcome {
 /// Stores a lead's paper forms: every valid form, reporting the invalid ones by index; or,
 /// with `all_or_nothing`, none unless all are valid.
 pub async fn enter_paper_forms(
-    change: &Change,
+    change: &Change<'_>,
     lead: &LeadOf,
     id: AdministrationId,
     forms: Vec<PaperForm>,
@@ -789,7 +789,7 @@ fn problems_of(refusal: Refusal, index: usize) -> Vec<FieldProblem> {
 }
 
 async fn store_paper_form(
-    change: &Change,
+    change: &Change<'_>,
     lead: &LeadOf,
     administration: &administrations::Model,
     version: &VersionRecord,
@@ -900,7 +900,7 @@ pub async fn response_counts(session: &Session, lead: &LeadOf, id: Administratio
 
 /// Audits a change to an administration.
 pub(crate) async fn record(
-    change: &Change,
+    change: &Change<'_>,
     action: &'static str,
     administration: &administrations::Model,
     details: serde_json::Value,

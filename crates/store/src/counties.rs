@@ -37,7 +37,7 @@ pub async fn by_ids(session: &Session, ids: &[CountyId]) -> StoreResult<Vec<coun
 }
 
 /// Registers a county.
-pub async fn create(change: &Change, _operator: &Operator, new: NewCounty) -> StoreResult<counties::Model> {
+pub async fn create(change: &Change<'_>, _operator: &Operator, new: NewCounty) -> StoreResult<counties::Model> {
     let id = CountyId::new();
     let model = counties::ActiveModel {
         id: Set(id.0),
@@ -80,7 +80,7 @@ pub struct CountyPatch {
 
 /// Edits a county's public facts.
 pub async fn update(
-    change: &Change,
+    change: &Change<'_>,
     _operator: &Operator,
     id: CountyId,
     patch: CountyPatch,

@@ -51,7 +51,7 @@ pub async fn key_messages_by_ids(
 
 /// Adds a key message to the state's library, at `position` (default: last).
 pub async fn create_key_message(
-    change: &Change,
+    change: &Change<'_>,
     _faculty: &Faculty,
     position: Option<i32>,
     text: MessageText,
@@ -78,7 +78,7 @@ pub async fn create_key_message(
 
 /// Rewrites a key message (and moves it, when `position` is given).
 pub async fn update_key_message(
-    change: &Change,
+    change: &Change<'_>,
     _faculty: &Faculty,
     id: KeyMessageId,
     position: Option<i32>,
@@ -104,7 +104,7 @@ pub async fn update_key_message(
 }
 
 /// Removes a key message nobody has adapted or tested.
-pub async fn delete_key_message(change: &Change, _faculty: &Faculty, id: KeyMessageId) -> StoreResult<()> {
+pub async fn delete_key_message(change: &Change<'_>, _faculty: &Faculty, id: KeyMessageId) -> StoreResult<()> {
     let removed = key_messages::Entity::delete_by_id(id.0)
         .exec(change.db())
         .await
@@ -124,7 +124,7 @@ fn check_position(position: i32) -> StoreResult<i32> {
     }
 }
 
-async fn next_position(change: &Change) -> StoreResult<i32> {
+async fn next_position(change: &Change<'_>) -> StoreResult<i32> {
     let row = change
         .db()
         .query_one_raw(Statement::from_string(
@@ -185,7 +185,7 @@ pub async fn adaptation(session: &Session, id: CountyKeyMessageId) -> StoreResul
 
 /// Adapts a state key message for the lead's county.
 pub async fn adapt(
-    change: &Change,
+    change: &Change<'_>,
     lead: &LeadOf,
     state: KeyMessageId,
     text: MessageText,
@@ -220,7 +220,7 @@ pub async fn adapt(
 
 /// Rewrites one of the lead's county's adaptations; it stays linked to its state message.
 pub async fn update_adaptation(
-    change: &Change,
+    change: &Change<'_>,
     lead: &LeadOf,
     id: CountyKeyMessageId,
     text: MessageText,
@@ -251,7 +251,7 @@ pub async fn update_adaptation(
 }
 
 /// Removes an adaptation no test has used.
-pub async fn delete_adaptation(change: &Change, lead: &LeadOf, id: CountyKeyMessageId) -> StoreResult<()> {
+pub async fn delete_adaptation(change: &Change<'_>, lead: &LeadOf, id: CountyKeyMessageId) -> StoreResult<()> {
     let removed = county_key_messages::Entity::delete_many()
         .filter(county_key_messages::Column::CountyId.eq(lead.county_id().0))
         .filter(county_key_messages::Column::Id.eq(id.0))
@@ -316,7 +316,7 @@ pub async fn test_messages(
 
 /// Records a message test in the lead's county.
 pub async fn create_message_test(
-    change: &Change,
+    change: &Change<'_>,
     lead: &LeadOf,
     details: MessageTestDetails,
     messages: &[MessageRef],
@@ -342,7 +342,7 @@ pub async fn create_message_test(
 
 /// Changes a message test. A message that has feedback cannot be removed from it.
 pub async fn update_message_test(
-    change: &Change,
+    change: &Change<'_>,
     lead: &LeadOf,
     id: MessageTestId,
     details: MessageTestDetails,
@@ -364,7 +364,7 @@ pub async fn update_message_test(
 }
 
 /// Removes a message test that has no feedback.
-pub async fn delete_message_test(change: &Change, lead: &LeadOf, id: MessageTestId) -> StoreResult<()> {
+pub async fn delete_message_test(change: &Change<'_>, lead: &LeadOf, id: MessageTestId) -> StoreResult<()> {
     lock_own(change, lead, id).await?;
     message_tests::Entity::delete_many()
         .filter(message_tests::Column::CountyId.eq(lead.county_id().0))
@@ -377,7 +377,7 @@ pub async fn delete_message_test(change: &Change, lead: &LeadOf, id: MessageTest
 
 /// Gives the test a fresh attendee code (replacing any earlier one). Returned once; only its
 /// hash is kept.
-pub async fn issue_code(change: &Change, lead: &LeadOf, id: MessageTestId) -> StoreResult<AccessCode> {
+pub async fn issue_code(change: &Change<'_>, lead: &LeadOf, id: MessageTestId) -> StoreResult<AccessCode> {
     let code = AccessCode::random();
     set_code(change, lead, id, Some(&code)).await?;
     Ok(code)
@@ -386,7 +386,7 @@ pub async fn issue_code(change: &Change, lead: &LeadOf, id: MessageTestId) -> St
 /// Sets a given code (the demo's is the same every time), or none: attendees can no longer
 /// give feedback.
 pub async fn set_code(
-    change: &Change,
+    change: &Change<'_>,
     lead: &LeadOf,
     id: MessageTestId,
     code: Option<&AccessCode>,
@@ -400,7 +400,7 @@ pub async fn set_code(
     Ok(updated)
 }
 
-async fn lock_own(change: &Change, lead: &LeadOf, id: MessageTestId) -> StoreResult<message_tests::Model> {
+async fn lock_own(change: &Change<'_>, lead: &LeadOf, id: MessageTestId) -> StoreResult<message_tests::Model> {
     message_tests::Entity::find()
         .filter(message_tests::Column::CountyId.eq(lead.county_id().0))
         .filter(message_tests::Column::Id.eq(id.0))
@@ -412,7 +412,12 @@ async fn lock_own(change: &Change, lead: &LeadOf, id: MessageTestId) -> StoreRes
 
 /// Makes the test's messages `messages`, in order: kept ones keep their feedback, new ones are
 /// added, absent ones removed (refused for one with feedback).
-async fn set_messages(change: &Change, lead: &LeadOf, test: MessageTestId, messages: &[MessageRef]) -> StoreResult<()> {
+async fn set_messages(
+    change: &Change<'_>,
+    lead: &LeadOf,
+    test: MessageTestId,
+    messages: &[MessageRef],
+) -> StoreResult<()> {
     let county = lead.county_id();
     let existing = test_messages(change.db(), &[test]).await?;
     let mut wanted: Vec<(uuid::Uuid, Option<uuid::Uuid>)> = Vec::with_capacity(messages.len());
@@ -503,7 +508,7 @@ pub struct GivenFeedback {
 /// A member's feedback on messages of one of their county's tests. Giving it again for a
 /// message replaces the earlier one: one feedback per account per message per test.
 pub async fn give_feedback(
-    change: &Change,
+    change: &Change<'_>,
     member: &MemberOf,
     test: MessageTestId,
     feedback: &[GivenFeedback],
@@ -622,7 +627,7 @@ pub async fn give_feedback_by_code(
 }
 
 async fn check_messages(
-    change: &Change,
+    change: &Change<'_>,
     county: CountyId,
     test: MessageTestId,
     feedback: &[GivenFeedback],
@@ -769,7 +774,7 @@ pub async fn across(session: &Session, _faculty: &Faculty) -> StoreResult<Vec<Th
 }
 
 async fn record(
-    change: &Change,
+    change: &Change<'_>,
     action: &'static str,
     county: Option<CountyId>,
     subject_type: &'static str,

@@ -184,7 +184,7 @@ pub struct NewInstrument {
 }
 
 /// Creates an instrument of the author's owner with an empty draft (version 1).
-pub async fn create(change: &Change, author: &InstrumentAuthor, new: NewInstrument) -> StoreResult<VersionRecord> {
+pub async fn create(change: &Change<'_>, author: &InstrumentAuthor, new: NewInstrument) -> StoreResult<VersionRecord> {
     let document = InstrumentDocument::empty(&new.key, new.name.trim(), new.languages, &new.default_language);
     check_well_formed(&document)?;
     let instrument = insert_instrument(change, author.owner(), &document).await?;
@@ -194,7 +194,7 @@ pub async fn create(change: &Change, author: &InstrumentAuthor, new: NewInstrume
 }
 
 async fn insert_instrument(
-    change: &Change,
+    change: &Change<'_>,
     owner: Option<CountyId>,
     document: &InstrumentDocument,
 ) -> StoreResult<instruments::Model> {
@@ -215,7 +215,7 @@ async fn insert_instrument(
 }
 
 async fn insert_version(
-    change: &Change,
+    change: &Change<'_>,
     instrument: &instruments::Model,
     number: i32,
     derived_from: Option<InstrumentVersionId>,
@@ -244,7 +244,7 @@ async fn insert_version(
 }
 
 /// How the source of an adaptation or a new version is named in its document.
-async fn reference(change: &Change, record: &VersionRecord) -> StoreResult<DerivedFrom> {
+async fn reference(change: &Change<'_>, record: &VersionRecord) -> StoreResult<DerivedFrom> {
     let owner = match record.owner() {
         None => "state".to_owned(),
         Some(county) => counties::Entity::find_by_id(county.0)
@@ -260,7 +260,7 @@ async fn instrument_of(db: &impl ConnectionTrait, id: uuid::Uuid) -> StoreResult
     instruments::Entity::find_by_id(id).one(db).await?.ok_or_else(|| Refusal::NotFound("instrument").into())
 }
 
-async fn next_number(change: &Change, instrument: uuid::Uuid) -> StoreResult<i32> {
+async fn next_number(change: &Change<'_>, instrument: uuid::Uuid) -> StoreResult<i32> {
     let latest = instrument_versions::Entity::find()
         .filter(instrument_versions::Column::InstrumentId.eq(instrument))
         .order_by_desc(instrument_versions::Column::Number)
@@ -272,7 +272,7 @@ async fn next_number(change: &Change, instrument: uuid::Uuid) -> StoreResult<i32
 /// Starts the next draft of an instrument from one of its versions (by default its latest
 /// published one); every item remembers the code it was copied from.
 pub async fn create_draft(
-    change: &Change,
+    change: &Change<'_>,
     author: &InstrumentAuthor,
     instrument_id: InstrumentId,
     from: &VersionRecord,
@@ -292,7 +292,7 @@ pub async fn create_draft(
 /// Adapts a published version into a new instrument of the author's (a county's): a draft whose
 /// items keep their concepts and remember where they came from.
 pub async fn adapt(
-    change: &Change,
+    change: &Change<'_>,
     author: &InstrumentAuthor,
     source: &VersionRecord,
     key: &str,
@@ -312,7 +312,11 @@ pub async fn adapt(
 }
 
 /// Loads a draft of the author's for changing, locked until the change ends.
-async fn lock_draft(change: &Change, author: &InstrumentAuthor, id: InstrumentVersionId) -> StoreResult<VersionRecord> {
+async fn lock_draft(
+    change: &Change<'_>,
+    author: &InstrumentAuthor,
+    id: InstrumentVersionId,
+) -> StoreResult<VersionRecord> {
     let row = instrument_versions::Entity::find_by_id(id.0)
         .lock_exclusive()
         .one(change.db())
@@ -335,7 +339,7 @@ fn require_owner(author: &InstrumentAuthor, owner: Option<CountyId>) -> StoreRes
 
 /// Applies `edit` to a draft and saves it if the result is well-formed.
 pub async fn edit_draft(
-    change: &Change,
+    change: &Change<'_>,
     author: &InstrumentAuthor,
     id: InstrumentVersionId,
     action: &'static str,
@@ -351,7 +355,7 @@ pub async fn edit_draft(
 
 /// Replaces a draft's whole document (an editor saving, or a reviewed file).
 pub async fn replace_draft(
-    change: &Change,
+    change: &Change<'_>,
     author: &InstrumentAuthor,
     id: InstrumentVersionId,
     mut document: InstrumentDocument,
@@ -363,7 +367,7 @@ pub async fn replace_draft(
     save(change, VersionRecord { model: record.model, document }, "instrument_version.replace").await
 }
 
-async fn save(change: &Change, record: VersionRecord, action: &'static str) -> StoreResult<VersionRecord> {
+async fn save(change: &Change<'_>, record: VersionRecord, action: &'static str) -> StoreResult<VersionRecord> {
     let name = record.document.instrument.name.clone();
     let mut model: instrument_versions::ActiveModel = record.model.clone().into();
     model.document = Set(to_json(&record.document)?);
@@ -380,7 +384,7 @@ async fn save(change: &Change, record: VersionRecord, action: &'static str) -> S
 
 /// Publishes a draft once every publishing rule holds; from then on it never changes.
 pub async fn publish(
-    change: &Change,
+    change: &Change<'_>,
     author: &InstrumentAuthor,
     id: InstrumentVersionId,
 ) -> StoreResult<VersionRecord> {
@@ -396,7 +400,11 @@ pub async fn publish(
 }
 
 /// Retires a published version: it stays readable, but new administrations cannot use it.
-pub async fn retire(change: &Change, author: &InstrumentAuthor, id: InstrumentVersionId) -> StoreResult<VersionRecord> {
+pub async fn retire(
+    change: &Change<'_>,
+    author: &InstrumentAuthor,
+    id: InstrumentVersionId,
+) -> StoreResult<VersionRecord> {
     let row = instrument_versions::Entity::find_by_id(id.0)
         .lock_exclusive()
         .one(change.db())
@@ -417,7 +425,7 @@ pub async fn retire(change: &Change, author: &InstrumentAuthor, id: InstrumentVe
 }
 
 /// Deletes a draft.
-pub async fn delete_draft(change: &Change, author: &InstrumentAuthor, id: InstrumentVersionId) -> StoreResult<()> {
+pub async fn delete_draft(change: &Change<'_>, author: &InstrumentAuthor, id: InstrumentVersionId) -> StoreResult<()> {
     let record = lock_draft(change, author, id).await?;
     instrument_versions::Entity::delete_by_id(record.model.id).exec(change.db()).await?;
     record_change(change, "instrument_version.delete", &record, json!({})).await
@@ -427,7 +435,7 @@ pub async fn delete_draft(change: &Change, author: &InstrumentAuthor, id: Instru
 /// document's key, or a new instrument. Lineage named in the document is linked when that
 /// version exists and is readable.
 pub async fn import(
-    change: &Change,
+    change: &Change<'_>,
     session: &Session,
     author: &InstrumentAuthor,
     document: InstrumentDocument,
@@ -507,7 +515,7 @@ pub async fn newer_upstream(
 /// Starts a new draft of a county's instrument that takes the state's newer version while
 /// keeping the county's adaptations; clashes are returned for the lead to resolve.
 pub async fn adopt_upstream(
-    change: &Change,
+    change: &Change<'_>,
     author: &InstrumentAuthor,
     ours: &VersionRecord,
     base: &VersionRecord,
@@ -532,7 +540,7 @@ pub async fn adopt_upstream(
 }
 
 async fn record_change(
-    change: &Change,
+    change: &Change<'_>,
     action: &'static str,
     record: &VersionRecord,
     mut details: serde_json::Value,

@@ -128,7 +128,7 @@ pub struct NewOrgUnit {
 }
 
 /// Creates a unit in the lead's county.
-pub async fn create(change: &Change, lead: &LeadOf, new: NewOrgUnit) -> StoreResult<org_units::Model> {
+pub async fn create(change: &Change<'_>, lead: &LeadOf, new: NewOrgUnit) -> StoreResult<org_units::Model> {
     let county = lead.county_id();
     if let Some(parent) = new.parent_id {
         require_parent(change, county, parent).await?;
@@ -172,7 +172,7 @@ pub struct OrgUnitPatch {
 
 /// Renames, re-kinds or moves a unit of the lead's county.
 pub async fn update(
-    change: &Change,
+    change: &Change<'_>,
     lead: &LeadOf,
     id: OrgUnitId,
     patch: OrgUnitPatch,
@@ -211,7 +211,7 @@ pub async fn update(
 }
 
 /// Removes a unit that has no units under it.
-pub async fn delete(change: &Change, lead: &LeadOf, id: OrgUnitId) -> StoreResult<()> {
+pub async fn delete(change: &Change<'_>, lead: &LeadOf, id: OrgUnitId) -> StoreResult<()> {
     let county = lead.county_id();
     let existing = require_unit(change, county, id).await?;
     org_units::Entity::delete_many()
@@ -237,7 +237,7 @@ pub async fn delete(change: &Change, lead: &LeadOf, id: OrgUnitId) -> StoreResul
 }
 
 /// The unit `id` of `county`; a unit of another county is not found.
-async fn find_unit(change: &Change, county: CountyId, id: OrgUnitId) -> StoreResult<Option<org_units::Model>> {
+async fn find_unit(change: &Change<'_>, county: CountyId, id: OrgUnitId) -> StoreResult<Option<org_units::Model>> {
     Ok(org_units::Entity::find()
         .filter(org_units::Column::CountyId.eq(county.0))
         .filter(org_units::Column::Id.eq(id.0))
@@ -245,13 +245,13 @@ async fn find_unit(change: &Change, county: CountyId, id: OrgUnitId) -> StoreRes
         .await?)
 }
 
-async fn require_parent(change: &Change, county: CountyId, parent: OrgUnitId) -> StoreResult<org_units::Model> {
+async fn require_parent(change: &Change<'_>, county: CountyId, parent: OrgUnitId) -> StoreResult<org_units::Model> {
     find_unit(change, county, parent)
         .await?
         .ok_or_else(|| Refusal::invalid("input.parentId", "no such unit in this county").into())
 }
 
-async fn require_unit(change: &Change, county: CountyId, id: OrgUnitId) -> StoreResult<org_units::Model> {
+async fn require_unit(change: &Change<'_>, county: CountyId, id: OrgUnitId) -> StoreResult<org_units::Model> {
     find_unit(change, county, id).await?.ok_or_else(|| Refusal::NotFound("org unit").into())
 }
 

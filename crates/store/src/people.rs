@@ -68,7 +68,7 @@ pub struct NewUser {
 }
 
 /// Creates an account. Operators only.
-pub async fn create_user(change: &Change, _operator: &Operator, new: NewUser) -> StoreResult<users::Model> {
+pub async fn create_user(change: &Change<'_>, _operator: &Operator, new: NewUser) -> StoreResult<users::Model> {
     let id = UserId::new();
     // The runtime role may write a password hash but never read one back, so the insert names
     // its columns and returns only readable ones.
@@ -97,7 +97,7 @@ pub async fn create_user(change: &Change, _operator: &Operator, new: NewUser) ->
 
 /// Disables or re-enables an account; a disabled account is refused on its next request.
 pub async fn set_disabled(
-    change: &Change,
+    change: &Change<'_>,
     operator: &Operator,
     id: UserId,
     disabled: bool,
@@ -124,7 +124,7 @@ pub async fn set_disabled(
 }
 
 /// Replaces a user's password hash (their own, or any as an operator tool).
-pub async fn set_password_hash(change: &Change, user: UserId, password_hash: String) -> StoreResult<()> {
+pub async fn set_password_hash(change: &Change<'_>, user: UserId, password_hash: String) -> StoreResult<()> {
     let result = change
         .db()
         .execute_raw(Statement::from_sql_and_values(
@@ -162,7 +162,7 @@ pub async fn global_roles_of(db: &impl ConnectionTrait, ids: &[UserId]) -> Store
 
 /// Grants a global role; granting one already held changes nothing.
 pub async fn grant_global_role(
-    change: &Change,
+    change: &Change<'_>,
     _operator: &Operator,
     user: UserId,
     role: GlobalRole,
@@ -195,7 +195,7 @@ pub async fn grant_global_role(
 /// Revokes a global role. An operator cannot revoke their own `admin` role, so there is always
 /// someone left to run the service.
 pub async fn revoke_global_role(
-    change: &Change,
+    change: &Change<'_>,
     operator: &Operator,
     user: UserId,
     role: GlobalRole,
@@ -226,7 +226,7 @@ pub async fn revoke_global_role(
     Ok(())
 }
 
-async fn require_user(change: &Change, user: UserId) -> StoreResult<users::Model> {
+async fn require_user(change: &Change<'_>, user: UserId) -> StoreResult<users::Model> {
     users::Entity::find_by_id(user.0).one(change.db()).await?.ok_or_else(|| Refusal::NotFound("user").into())
 }
 
@@ -277,7 +277,7 @@ pub async fn first_pages_of_members(
 /// Adds a user to the manager's county with `role`. A user already in the county is a conflict
 /// for a lead; an operator changes their role instead.
 pub async fn grant_membership(
-    change: &Change,
+    change: &Change<'_>,
     manager: &MembershipManager,
     user: UserId,
     role: CountyRole,
@@ -337,7 +337,7 @@ pub async fn membership_by_id(db: &impl ConnectionTrait, id: MembershipId) -> St
 }
 
 /// Removes a membership of the manager's county. Takes effect on the member's next request.
-pub async fn remove_membership(change: &Change, manager: &MembershipManager, id: MembershipId) -> StoreResult<()> {
+pub async fn remove_membership(change: &Change<'_>, manager: &MembershipManager, id: MembershipId) -> StoreResult<()> {
     let county = manager.county_id();
     let membership = memberships::Entity::find()
         .filter(memberships::Column::CountyId.eq(county.0))

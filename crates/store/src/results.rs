@@ -181,7 +181,7 @@ pub fn scores_available(administration: &administrations::Model) -> bool {
 /// Freezes an interim cut of an open survey: its scores, from the responses submitted so far,
 /// become readable and never change as more answers arrive. One cut per survey.
 pub async fn cut(
-    change: &Change,
+    change: &Change<'_>,
     lead: &LeadOf,
     id: AdministrationId,
     now: DateTime<Utc>,
@@ -238,7 +238,7 @@ pub async fn free_text_of(session: &Session, id: AdministrationId) -> StoreResul
 /// Sets the free-text policy: its minimum group (never below the score minimum) and whether
 /// the county's buddies may read it.
 pub async fn set_free_text_policy(
-    change: &Change,
+    change: &Change<'_>,
     lead: &LeadOf,
     id: AdministrationId,
     minimum: Option<i32>,
@@ -315,7 +315,7 @@ pub async fn lineup_on(
 /// Releases a closed administration's results to the county's staff, its buddies and faculty.
 /// From then on it cannot reopen, so released results never change.
 pub async fn release(
-    change: &Change,
+    change: &Change<'_>,
     lead: &LeadOf,
     id: AdministrationId,
     now: DateTime<Utc>,

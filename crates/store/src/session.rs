@@ -3,6 +3,7 @@
 //! row-level security sees it on every query of the request and forgets it at commit.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use orb_domain::Error as Refusal;
@@ -127,7 +128,15 @@ impl Store {
     }
 
     fn session(&self, tx: DatabaseTransaction, principal: Principal, request_id: Option<String>) -> Session {
-        Session { tx, principal, request_id, frozen: Arc::clone(&self.frozen), documents: Arc::clone(&self.documents) }
+        Session {
+            tx,
+            principal,
+            request_id,
+            frozen: Arc::clone(&self.frozen),
+            documents: Arc::clone(&self.documents),
+            direct_change: AtomicBool::new(false),
+            spoiled: AtomicBool::new(false),
+        }
     }
 
     /// Whether PostgreSQL answers, and the names of the migrations it has applied.
@@ -242,13 +251,19 @@ async fn apply_tenant_settings(
 
 /// One request's transaction and the caller it was opened for. Reads run on it directly;
 /// writes run in a [`Change`] (a savepoint), so a refused mutation leaves nothing behind while
-/// the request's other mutations stand.
+/// the request's other mutations stand. A request of one mutation skips the savepoint
+/// ([`Session::expect_one_change`]): there is nothing else to keep if it fails, so the whole
+/// transaction rolls back instead ([`Session::spoiled`]).
 pub struct Session {
     tx: DatabaseTransaction,
     principal: Principal,
     request_id: Option<String>,
     frozen: Arc<FrozenAnswers>,
     documents: Arc<PublishedDocuments>,
+    /// The next change writes into the request's transaction directly (set for one mutation).
+    direct_change: AtomicBool,
+    /// A change that wrote directly was dropped without being kept.
+    spoiled: AtomicBool,
 }
 
 impl Session {
@@ -282,14 +297,33 @@ impl Session {
         self.request_id.as_deref()
     }
 
-    /// Starts one change (a savepoint): commit it for the change to stand; dropping it undoes it.
-    pub async fn change(&self) -> StoreResult<Change> {
+    /// Declares the request one mutation: its first change writes straight into the request's
+    /// transaction, saving the savepoint's two round trips. If that change is not kept, the
+    /// session is [`spoiled`](Self::spoiled) and must be rolled back, never committed.
+    pub fn expect_one_change(&mut self) {
+        *self.direct_change.get_mut() = true;
+    }
+
+    /// Starts one change: commit it for the change to stand; dropping it undoes it (a savepoint
+    /// is rolled back; a direct change spoils the session).
+    pub async fn change(&self) -> StoreResult<Change<'_>> {
+        let place = if self.direct_change.swap(false, Ordering::AcqRel) {
+            Place::Request { tx: &self.tx, spoiled: &self.spoiled }
+        } else {
+            Place::Savepoint(self.tx.begin().await?)
+        };
         Ok(Change {
-            tx: self.tx.begin().await?,
+            place: Some(place),
             actor: self.principal.user_id(),
             request_id: self.request_id.clone(),
             documents: Arc::clone(&self.documents),
         })
+    }
+
+    /// Whether a change that wrote into the request's transaction directly was left unkept:
+    /// the transaction holds part of a refused change and only a rollback may end it.
+    pub fn spoiled(&self) -> bool {
+        self.spoiled.load(Ordering::Acquire)
     }
 
     /// Makes this transaction a respondent's: from here on row-level security sees exactly the
@@ -299,23 +333,49 @@ impl Session {
     }
 
     /// Commits the request. Only after this returns may the response acknowledge a write.
+    /// Refused for a spoiled session: part of a refused change would be kept.
     pub async fn commit(self) -> StoreResult<()> {
+        if self.spoiled() {
+            self.tx.rollback().await?;
+            return Err(StoreError::Database(sea_orm::DbErr::Custom(
+                "a change was left unfinished; the request was rolled back".into(),
+            )));
+        }
         self.tx.commit().await.map_err(StoreError::from)
+    }
+
+    /// Ends the request keeping nothing.
+    pub async fn rollback(self) -> StoreResult<()> {
+        self.tx.rollback().await.map_err(StoreError::from)
     }
 }
 
-/// One change inside a request: a savepoint, with who made it for the audit log.
-pub struct Change {
-    tx: DatabaseTransaction,
+/// Where a change writes.
+enum Place<'s> {
+    /// Its own savepoint, released when kept.
+    Savepoint(DatabaseTransaction),
+    /// The request's transaction itself (a request of one mutation).
+    Request { tx: &'s DatabaseTransaction, spoiled: &'s AtomicBool },
+}
+
+/// One change inside a request, with who made it for the audit log.
+pub struct Change<'s> {
+    /// `None` once kept.
+    place: Option<Place<'s>>,
     actor: Option<UserId>,
     request_id: Option<String>,
     documents: Arc<PublishedDocuments>,
 }
 
-impl Change {
-    /// The savepoint's connection.
+impl Change<'_> {
+    /// The connection the change writes on.
     pub fn db(&self) -> &DatabaseTransaction {
-        &self.tx
+        match &self.place {
+            Some(Place::Savepoint(tx)) => tx,
+            Some(Place::Request { tx, .. }) => tx,
+            // Only `commit` takes the place, and it consumes the change.
+            None => unreachable!("a kept change is not used again"),
+        }
     }
 
     /// Who is making the change (none for the operator's tools).
@@ -333,11 +393,11 @@ impl Change {
         &self.documents
     }
 
-    /// A change inside this one (a nested savepoint), for work that may fail alone, such as one
+    /// A change inside this one (always a savepoint), for work that may fail alone, such as one
     /// form of a batch.
-    pub async fn nested(&self) -> StoreResult<Change> {
+    pub async fn nested(&self) -> StoreResult<Change<'static>> {
         Ok(Change {
-            tx: self.tx.begin().await?,
+            place: Some(Place::Savepoint(self.db().begin().await?)),
             actor: self.actor,
             request_id: self.request_id.clone(),
             documents: Arc::clone(&self.documents),
@@ -345,8 +405,19 @@ impl Change {
     }
 
     /// Keeps the change.
-    pub async fn commit(self) -> StoreResult<()> {
-        self.tx.commit().await.map_err(StoreError::from)
+    pub async fn commit(mut self) -> StoreResult<()> {
+        match self.place.take() {
+            Some(Place::Savepoint(tx)) => tx.commit().await.map_err(StoreError::from),
+            Some(Place::Request { .. }) | None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Change<'_> {
+    fn drop(&mut self) {
+        if let Some(Place::Request { spoiled, .. }) = &self.place {
+            spoiled.store(true, Ordering::Release);
+        }
     }
 }
 
