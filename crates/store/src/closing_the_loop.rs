@@ -451,11 +451,7 @@ pub async fn profiles(
         .collect();
     let entries: Vec<AuditEntry> =
         readable.iter().filter(|(read, _)| read.cross_county).map(|(_, p)| profile_read_entry(p)).collect();
-    if !entries.is_empty() {
-        let change = session.change().await?;
-        audit::record_all(&change, entries).await?;
-        change.commit().await?;
-    }
+    audit::record_reads(session, entries).await?;
     Ok(readable)
 }
 

@@ -130,11 +130,7 @@ pub async fn load_many(session: &Session, ids: &[AdministrationId]) -> StoreResu
         session.frozen().keep(FreezeKey::of(administration), Arc::clone(&answers));
         kept.insert(id.0, answers);
     }
-    if !read_across.is_empty() {
-        let change = session.change().await?;
-        audit::record_all(&change, read_across).await?;
-        change.commit().await?;
-    }
+    audit::record_reads(session, read_across).await?;
     ids.iter()
         .map(|id| {
             let administration = found[&id.0].clone();
