@@ -91,12 +91,13 @@ impl FrozenAnswers {
 }
 
 impl Default for FrozenAnswers {
-    /// Room for half a million responses: every wave of a state-sized dataset (100,000
-    /// responses, about 28 MB) several times over; about 140 MB if ever full of 30-item waves.
+    /// Room for a quarter of a million responses: every wave of a state-sized dataset (100,000
+    /// responses, about 28 MB) twice over; about 70 MB if ever full of 30-item waves, so a full
+    /// cache still leaves a service serving 200 clients near the 100 MiB it is measured against.
     fn default() -> Self {
         Self::new(DEFAULT_BUDGET)
     }
 }
 
 /// Responses held by default.
-pub const DEFAULT_BUDGET: usize = 500_000;
+pub const DEFAULT_BUDGET: usize = 250_000;
