@@ -18,7 +18,7 @@ const OWN_SCHEMAS: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema',
                            AND n.nspname NOT LIKE 'pg_temp_%' AND n.nspname NOT LIKE 'pg_toast_temp_%'";
 
 /// The transaction-local settings the service sets for every request (`orb_store::session`).
-const TENANT_SETTINGS: [&str; 9] = [
+pub(crate) const TENANT_SETTINGS: [&str; 9] = [
     "orb.user_id",
     "orb.global_roles",
     "orb.member_counties",

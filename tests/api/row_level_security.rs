@@ -118,17 +118,7 @@ async fn an_anonymous_session_sees_nothing() {
 /// means nothing to a policy).
 async fn settings_in(session: &Session) -> Vec<(String, Vec<String>)> {
     let mut seen = Vec::new();
-    for name in [
-        "orb.user_id",
-        "orb.global_roles",
-        "orb.member_counties",
-        "orb.lead_counties",
-        "orb.partner_counties",
-        "orb.respondent_response",
-        "orb.respondent_administration",
-        "orb.respondent_county",
-        "orb.respondent_invitation",
-    ] {
+    for name in crate::catalogue::TENANT_SETTINGS {
         let value: String = session
             .db()
             .query_one_raw(Statement::from_sql_and_values(
