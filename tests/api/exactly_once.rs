@@ -12,34 +12,15 @@ async fn open_survey(app: &TestApp, codes: u32) -> (String, Vec<String>) {
     let lead = app.sign_in("lead@kings.demo.orb").await;
     let state = lead.graphql("{ instruments(owner: { state: true }) { latestPublished { id } } }", json!({})).await;
     let version = state.ok()["instruments"][0]["latestPublished"]["id"].clone();
-    let created = lead
-        .graphql(
-            "mutation($input: CreateAdministrationInput!) { createAdministration(input: $input) { id } }",
-            json!({ "input": {
-                "countyId": app.county_id("kings").await,
-                "instrumentVersionId": version,
-                "title": "Kings wave 1",
-                "opensAt": (Utc::now() - Duration::hours(1)).to_rfc3339(),
-                "closesAt": (Utc::now() + Duration::days(14)).to_rfc3339(),
-                "perspectives": ["SUPERVISOR", "SOCIAL_WORKER"],
-            } }),
-        )
-        .await;
-    let id = created.ok()["createAdministration"]["id"].as_str().expect("an id").to_owned();
-    lead.graphql("mutation($id: ID!) { openAdministration(id: $id) { status } }", json!({ "id": id })).await.ok();
-    let issued = lead
-        .graphql(
-            "mutation($input: IssueInvitationsInput!) { issueInvitations(input: $input) { codes } }",
-            json!({ "input": { "administrationId": id, "count": codes } }),
-        )
-        .await;
-    let codes = issued.ok()["issueInvitations"]["codes"]
-        .as_array()
-        .expect("codes")
-        .iter()
-        .map(|c| c.as_str().expect("a code").to_owned())
-        .collect();
-    (id, codes)
+    let input = json!({
+        "countyId": app.county_id("kings").await,
+        "instrumentVersionId": version,
+        "title": "Kings wave 1",
+        "opensAt": (Utc::now() - Duration::hours(1)).to_rfc3339(),
+        "closesAt": (Utc::now() + Duration::days(14)).to_rfc3339(),
+        "perspectives": ["SUPERVISOR", "SOCIAL_WORKER"],
+    });
+    lead.open_wave_with_codes(input, codes).await
 }
 
 async fn start(app: &TestApp, code: &str) -> Caller {

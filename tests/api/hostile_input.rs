@@ -63,21 +63,8 @@ async fn a_nul_character_in_a_text_answer_is_bad_input_and_stores_nothing() {
         "anonymity": "ANONYMOUS",
         "minGroupSize": 5,
     });
-    let created = lead
-        .graphql(
-            "mutation($input: CreateAdministrationInput!) { createAdministration(input: $input) { id } }",
-            json!({ "input": input }),
-        )
-        .await;
-    let id = created.ok()["createAdministration"]["id"].as_str().expect("an id").to_owned();
-    lead.graphql("mutation($id: ID!) { openAdministration(id: $id) { status } }", json!({ "id": id })).await.ok();
-    let issued = lead
-        .graphql(
-            "mutation($input: IssueInvitationsInput!) { issueInvitations(input: $input) { codes } }",
-            json!({ "input": { "administrationId": id, "count": 1 } }),
-        )
-        .await;
-    let code = issued.ok()["issueInvitations"]["codes"][0].as_str().expect("a code").to_owned();
+    let (id, codes) = lead.open_wave_with_codes(input, 1).await;
+    let code = codes[0].clone();
     let started = app
         .anonymous()
         .graphql("mutation($code: String!) { startResponse(code: $code) { token } }", json!({ "code": code }))

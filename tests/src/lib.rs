@@ -172,6 +172,32 @@ impl Caller {
         let body = response.json().await.expect("a JSON body");
         GraphqlResponse { status, body }
     }
+
+    /// As a county's lead: creates the administration `input` describes, opens it and issues
+    /// `codes` invitation codes. Returns its id and the codes.
+    pub async fn open_wave_with_codes(&self, input: Value, codes: u32) -> (String, Vec<String>) {
+        let created = self
+            .graphql(
+                "mutation($input: CreateAdministrationInput!) { createAdministration(input: $input) { id } }",
+                json!({ "input": input }),
+            )
+            .await;
+        let id = created.ok()["createAdministration"]["id"].as_str().expect("an id").to_owned();
+        self.graphql("mutation($id: ID!) { openAdministration(id: $id) { status } }", json!({ "id": id })).await.ok();
+        let issued = self
+            .graphql(
+                "mutation($input: IssueInvitationsInput!) { issueInvitations(input: $input) { codes } }",
+                json!({ "input": { "administrationId": id, "count": codes } }),
+            )
+            .await;
+        let codes = issued.ok()["issueInvitations"]["codes"]
+            .as_array()
+            .expect("codes")
+            .iter()
+            .map(|c| c.as_str().expect("a code").to_owned())
+            .collect();
+        (id, codes)
+    }
 }
 
 impl TestApp {

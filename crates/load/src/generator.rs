@@ -174,6 +174,13 @@ impl Respondent {
         }
         answers
     }
+
+    /// The answers of a typical respondent (readiness about 3.2, no county strengths) drawn
+    /// from `seed`: what the ceiling writes and what orb's and the peer's single inserts send.
+    pub fn typical_answers(items: &[LikertItem], seed: u64) -> serde_json::Map<String, serde_json::Value> {
+        let mut rng = StdRng::seed_from_u64(seed);
+        Self { level: 3.2 + 0.6 * normal(&mut rng) }.answers(items, &BTreeMap::new(), &mut rng)
+    }
 }
 
 /// A county's character: its level, its strengths by domain, its spread.

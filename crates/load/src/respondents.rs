@@ -143,12 +143,7 @@ async fn write_submission(
     items: &[LikertItem],
     seed: u64,
 ) -> Result<(), sea_orm::DbErr> {
-    let mut rng = StdRng::seed_from_u64(seed);
-    let answers = Respondent { level: 3.2 + 0.6 * crate::generator::normal(&mut rng) }.answers(
-        items,
-        &Default::default(),
-        &mut rng,
-    );
+    let answers = Respondent::typical_answers(items, seed);
     let transaction = db.begin().await?;
     transaction
         .execute_raw(Statement::from_sql_and_values(
@@ -204,12 +199,7 @@ pub async fn start_and_submit(
             (endpoint.clone(), Arc::clone(&invitations), Arc::clone(&items), Arc::clone(&acknowledged));
         async move {
             let invitation = invitations.get(usize::try_from(i).ok()?)?;
-            let mut rng = StdRng::seed_from_u64(i);
-            let answers = Respondent { level: 3.2 + 0.6 * crate::generator::normal(&mut rng) }.answers(
-                &items,
-                &Default::default(),
-                &mut rng,
-            );
+            let answers = Respondent::typical_answers(&items, i);
             let outcome = async {
                 let code = json!({ "code": invitation.code.display() });
                 let started = with_retries(TRIES, || endpoint.call(START, &code, None)).await?;

@@ -244,23 +244,11 @@ async fn measure(options: &Options, orb_binary: &std::path::Path, url: &str) -> 
         .await;
         let comparison_sql = readers::ceiling_comparison(owner.clone(), all_latest.clone(), DOMAIN, r, duration).await;
         read_memory = memory.take_peak();
-        let within = |orb: &Summary, sql: &Summary| table::ratio(orb.p99_ms, sql.p99_ms);
-        rows.push(compared(county.clone(), within(&county, &county_sql), "ceiling p99", "p99 ≤ 5× ceiling", |x| {
-            x <= 5.0
-        }));
-        rows.push(Row::plain(county_sql));
-        rows.push(compared(buddies.clone(), within(&buddies, &buddy_sql), "ceiling p99", "p99 ≤ 5× ceiling", |x| {
-            x <= 5.0
-        }));
-        rows.push(Row::plain(buddy_sql));
-        rows.push(compared(
-            comparison.clone(),
-            within(&comparison, &comparison_sql),
-            "ceiling p99",
-            "p99 ≤ 5× ceiling",
-            |x| x <= 5.0,
-        ));
-        rows.push(Row::plain(comparison_sql));
+        for (orb, sql) in [(county, county_sql), (buddies, buddy_sql), (comparison, comparison_sql)] {
+            let ratio = table::ratio(orb.p99_ms, sql.p99_ms);
+            rows.push(compared(orb, ratio, "ceiling p99", "p99 ≤ 5× ceiling", |x| x <= 5.0));
+            rows.push(Row::plain(sql));
+        }
     }
 
     // Submissions: orb's respondents, then the same rows written directly.
@@ -487,15 +475,9 @@ async fn peer_rows(options: &Options, inputs: PeerInputs<'_>, rows: &mut Vec<Row
             endpoint: peer_endpoint,
             document: documents.insert_response.as_str().into(),
             request: Arc::new(move |i| {
-                use rand::SeedableRng as _;
                 let (county_id, administration_id) = open[usize::try_from(i).unwrap_or(0) % open.len().max(1)];
                 let id = Uuid::new_v4();
-                let mut rng = rand::rngs::StdRng::seed_from_u64(i);
-                let answers = generator::Respondent { level: 3.2 + 0.6 * generator::normal(&mut rng) }.answers(
-                    &items,
-                    &Default::default(),
-                    &mut rng,
-                );
+                let answers = generator::Respondent::typical_answers(&items, i);
                 Request {
                     variables: json!({ "response": {
                         "countyId": county_id, "administrationId": administration_id, "rowId": id,
