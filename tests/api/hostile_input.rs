@@ -63,7 +63,7 @@ async fn a_nul_character_in_a_text_answer_is_bad_input_and_stores_nothing() {
         "anonymity": "ANONYMOUS",
         "minGroupSize": 5,
     });
-    let (id, codes) = lead.open_wave_with_codes(input, 1).await;
+    let (_, codes) = lead.open_wave_with_codes(input, 1).await;
     let code = codes[0].clone();
     let started = app
         .anonymous()
