@@ -438,9 +438,9 @@ pub async fn start_response(
     })
     .on_conflict_do_nothing()
     .exec_with_returning(change.db())
-    .await?;
+    .await;
     let response = match inserted {
-        sea_orm::TryInsertResult::Inserted(response) => {
+        Ok(sea_orm::TryInsertResult::Inserted(response)) => {
             if let Some(invitation) = target.invitation_id {
                 invitations::Entity::update_many()
                     .col_expr(invitations::Column::Status, sea_orm::sea_query::Expr::value("started"))
@@ -451,10 +451,13 @@ pub async fn start_response(
             }
             response
         }
-        // A concurrent exchange of the same invitation code inserted it first.
-        sea_orm::TryInsertResult::Conflicted | sea_orm::TryInsertResult::Empty => {
+        // A concurrent exchange of the same invitation code inserted it first: `ON CONFLICT DO
+        // NOTHING` returned no row, which sea-orm reports as "not found" when asked to return it.
+        Ok(sea_orm::TryInsertResult::Conflicted | sea_orm::TryInsertResult::Empty)
+        | Err(sea_orm::DbErr::RecordNotFound(_)) => {
             own_response(change.db(), &scope).await?.ok_or(Refusal::NotFound("response"))?
         }
+        Err(err) => return Err(err.into()),
     };
     change.commit().await?;
     Ok((scope, response))
