@@ -304,7 +304,7 @@ async fn a_lead_records_a_message_test_and_each_member_gives_feedback_once() {
         .expect_code("NOT_FOUND");
 
     let feedback = feedback_of(&lead, &test).await;
-    assert_eq!(feedback[0]["withheld"], "BELOW_MINIMUM", "one answer is below the minimum");
+    assert_eq!(feedback[0]["withheld"], "SMALL_GROUP", "one answer is below the minimum");
     assert_eq!((feedback[0]["n"].clone(), feedback[0]["comments"].clone()), (Value::Null, Value::Null));
     assert_eq!(feedback[1]["n"], 0, "a message nobody rated is an empty group");
 
@@ -359,7 +359,7 @@ async fn attendees_give_feedback_through_a_code_and_a_group_shows_from_five() {
         assert_eq!(sent.ok()["submitMessageFeedback"]["received"], 1);
     }
     let four = feedback_of(&lead, &test).await;
-    assert_eq!(four[0]["withheld"], "BELOW_MINIMUM");
+    assert_eq!(four[0]["withheld"], "SMALL_GROUP");
     assert_eq!(
         (four[0]["n"].clone(), four[0]["comments"].clone()),
         (Value::Null, Value::Null),
@@ -431,7 +431,7 @@ async fn buddies_and_faculty_read_aggregates_without_comments_and_other_counties
     assert!(own.iter().all(|m| m["comments"].is_array()), "members read comments");
     assert!(own[0]["message"]["id"].is_string());
     let small = feedback_of(&staff, &board).await;
-    assert_eq!(small[0]["withheld"], "BELOW_MINIMUM", "the Board's four answers are withheld");
+    assert_eq!(small[0]["withheld"], "SMALL_GROUP", "the Board's four answers are withheld");
 
     let audited_before = app.count("audit_log WHERE action = 'message_feedback.read'").await;
     for outsider in ["lead@ventura.demo.orb", "faculty@demo.orb"] {
@@ -453,7 +453,7 @@ async fn buddies_and_faculty_read_aggregates_without_comments_and_other_counties
             .await;
         let by_audience = by_audience.ok()["messageFeedback"]["byAudience"].as_array().expect("groups").clone();
         assert!(
-            by_audience.iter().any(|g| g["audience"] == "BOARD_OF_SUPERVISORS" && g["withheld"] == "BELOW_MINIMUM")
+            by_audience.iter().any(|g| g["audience"] == "BOARD_OF_SUPERVISORS" && g["withheld"] == "SMALL_GROUP")
         );
         assert!(by_audience.iter().any(|g| g["audience"] == "SUPERVISORS" && g["n"] == 12));
     }
@@ -504,7 +504,7 @@ async fn faculty_compare_counties_on_released_totals_only() {
             .as_array()
             .expect("counties")
             .iter()
-            .any(|c| c["county"]["slug"] == "orange" && c["withheld"] == "BELOW_MINIMUM")
+            .any(|c| c["county"]["slug"] == "orange" && c["withheld"] == "SMALL_GROUP")
     );
 
     let lead = app.sign_in("lead@orange.demo.orb").await;

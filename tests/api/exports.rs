@@ -108,7 +108,7 @@ async fn aggregates_export_for_whoever_may_read_them_with_small_groups_withheld(
         let (status, csv) = export(&app, Some(who), &path).await;
         assert_eq!(status, StatusCode::OK, "{who}");
         assert!(csv.starts_with("group_type,group,withheld,level,code,n,mean"));
-        assert!(csv.contains("perspective,EXECUTIVE,below_minimum"), "{who} sees the executives withheld");
+        assert!(csv.contains("perspective,EXECUTIVE,small_group"), "{who} sees the executives withheld");
         assert!(!csv.contains("perspective,EXECUTIVE,,"), "and no executive figure");
         assert!(csv.contains("all,,,domain,TEAMS,"), "overall domain rows are there");
     }

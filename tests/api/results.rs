@@ -120,11 +120,11 @@ async fn scores_are_released_at_close_to_the_lead_and_on_release_to_the_county_i
         (fit["code"].as_str(), fit["mean"].as_f64(), fit["score"].as_f64()),
         (Some("FIT"), Some(3.0), Some(50.0))
     );
-    assert_eq!(perspective(&results, "MANAGER")["withheld"], "BELOW_MINIMUM");
+    assert_eq!(perspective(&results, "MANAGER")["withheld"], "SMALL_GROUP");
     assert_eq!(perspective(&results, "MANAGER")["n"], Value::Null, "no figure for a small group, not even its size");
     assert_eq!(
         perspective(&results, "SUPERVISOR")["withheld"],
-        "COMPLEMENTARY",
+        "SMALL_GROUP",
         "else managers = everyone − social workers − supervisors"
     );
     let overall_fit =
@@ -154,7 +154,7 @@ async fn scores_are_released_at_close_to_the_lead_and_on_release_to_the_county_i
         assert_eq!(seen.ok()["administration"]["results"]["overall"]["n"], 13);
         assert_eq!(
             perspective(&seen.data()["administration"]["results"], "MANAGER")["withheld"],
-            "BELOW_MINIMUM",
+            "SMALL_GROUP",
             "for everyone"
         );
     }
@@ -297,7 +297,7 @@ async fn faculty_line_up_counties_on_shared_concepts_whatever_their_scales() {
     // (Reverse-scored items are mirrored, so a county answering its top everywhere scores 100
     // only on the positively worded shared items; both do the same here.)
     assert_eq!(level(&kings)["score"], level(&orange)["score"], "the tops of a 5- and a 4-point scale meet: {data}");
-    assert_eq!(level(&small)["withheld"], "BELOW_MINIMUM");
+    assert_eq!(level(&small)["withheld"], "SMALL_GROUP");
     assert_eq!(level(&small)["score"], Value::Null);
 
     // A lead cannot line up other counties.
@@ -383,7 +383,7 @@ async fn free_text_stays_with_the_county_unless_shared_and_never_reaches_faculty
             .as_array()
             .expect("items")
             .iter()
-            .all(|f| f["withheld"] == "BELOW_MINIMUM" && f["answers"] == json!([])),
+            .all(|f| f["withheld"] == "SMALL_GROUP" && f["answers"] == json!([])),
         "six answers are below a free-text minimum of ten"
     );
 
@@ -474,11 +474,10 @@ async fn a_small_team_in_a_unit_stays_hidden_across_the_cross_tab_its_margins_an
     assert_eq!(cells.len(), 4, "every non-empty cell is listed, shown or not");
     let withheld: Vec<(&str, Option<&str>)> =
         cells.iter().map(|c| (c["perspective"].as_str().expect("perspective"), c["withheld"].as_str())).collect();
-    assert!(withheld.contains(&("MANAGER", Some("BELOW_MINIMUM"))));
     assert_eq!(
-        withheld.iter().filter(|(_, w)| *w == Some("COMPLEMENTARY")).count(),
-        3,
-        "the rest of the rectangle hides the two managers: {withheld:?}"
+        withheld.iter().filter(|(_, w)| *w == Some("SMALL_GROUP")).count(),
+        4,
+        "the two managers and, to hide them, the rest of the rectangle, all with the one reason: {withheld:?}"
     );
     assert!(cells.iter().all(|c| c["n"].is_null() && c["domains"].as_array().is_some_and(Vec::is_empty)));
     // The margins are large and stand: 8 and 13 by unit, 8 managers and 13 social workers.
@@ -501,11 +500,11 @@ async fn a_small_team_in_a_unit_stays_hidden_across_the_cross_tab_its_margins_an
         .await
         .expect("a body");
     let cross: Vec<&str> = csv.lines().filter(|l| l.starts_with("org_unit_perspective,")).collect();
-    assert!(cross.iter().any(|l| l.contains("/MANAGER,below_minimum")), "{csv}");
+    assert!(cross.iter().any(|l| l.contains("/MANAGER,small_group")), "{csv}");
     assert!(
         cross.iter().all(|l| {
             let fields: Vec<&str> = l.split(',').collect();
-            fields.len() == 3 && ["below_minimum", "complementary"].contains(&fields[2])
+            fields.len() == 3 && fields[2] == "small_group"
         }),
         "no cross-tab figure leaves in the export either: {cross:?}"
     );
@@ -531,4 +530,96 @@ async fn a_survey_that_reopens_and_closes_again_shows_its_new_answers() {
     enter_paper(&lead, &id, &late).await.ok();
     close(&lead, &id).await;
     assert_eq!(n(&lead.graphql(RESULTS, json!({ "id": id })).await), 15);
+}
+
+/// Issue 14's onlooker: overall − social workers − Division 3 is everyone who is neither, and
+/// the cross-tab lists no social workers in Division 3, so that difference is four people (two
+/// supervisors' and a manager's… here three supervisors and a manager) with their answers.
+#[tokio::test]
+async fn a_group_worked_out_across_two_breakdowns_stays_hidden() {
+    let app = spawn_app().await;
+    let forms = [
+        (Some("Division 1"), "SOCIAL_WORKER", 10, 3),
+        (Some("Division 1"), "SUPERVISOR", 3, 5),
+        (Some("Division 2"), "SOCIAL_WORKER", 6, 4),
+        (Some("Division 2"), "MANAGER", 1, 1),
+        (Some("Division 3"), "SUPERVISOR", 6, 2),
+        (Some("Division 3"), "MANAGER", 5, 4),
+    ];
+    let (lead, id) = paper_wave(&app, "sacramento", &forms).await;
+    close(&lead, &id).await;
+    let read = lead
+        .graphql(
+            "query($id: ID!) { administration(id: $id) { results {
+                overall { n items { code n mean } }
+                byPerspective { perspective n items { code n mean } }
+                byUnit { unitId n items { code n mean } }
+                byPerspectiveInUnit { perspective unitId n } } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let results = &read.ok()["administration"]["results"];
+    let units = lead
+        .graphql("{ county(slug: \"sacramento\") { units { edges { node { id name } } } } }", json!({}))
+        .await;
+    let division_3 = units.ok()["county"]["units"]["edges"]
+        .as_array()
+        .and_then(|e| e.iter().find(|e| e["node"]["name"] == "Division 3"))
+        .map(|e| e["node"]["id"].clone())
+        .expect("Division 3");
+    let fit1 = |group: &Value| -> Option<(f64, f64)> {
+        let item = group["items"].as_array()?.iter().find(|i| i["code"] == "FIT1")?;
+        Some((item["n"].as_f64()?, item["mean"].as_f64()?))
+    };
+    let everyone = fit1(&results["overall"]);
+    let social_workers = results["byPerspective"]
+        .as_array()
+        .and_then(|g| g.iter().find(|g| g["perspective"] == "SOCIAL_WORKER"))
+        .and_then(fit1);
+    let in_division_3 =
+        results["byUnit"].as_array().and_then(|g| g.iter().find(|g| g["unitId"] == division_3)).and_then(fit1);
+    if let (Some(all), Some(sw), Some(d3)) = (everyone, social_workers, in_division_3) {
+        let rest = all.0 - sw.0 - d3.0;
+        let their_mean = (all.0 * all.1 - sw.0 * sw.1 - d3.0 * d3.1) / rest;
+        panic!("the {rest} who are neither social workers nor in Division 3 answered FIT1 {their_mean} on average");
+    }
+    assert_eq!(results["overall"]["n"], 31, "the overall figure stands");
+}
+
+/// A figure resting on fewer respondents than the minimum is withheld inside a shown group: two
+/// of fourteen answered the Climate items.
+#[tokio::test]
+async fn an_item_answered_by_too_few_is_withheld_in_a_shown_group() {
+    let app = spawn_app().await;
+    let (lead, id) = paper_wave(&app, "kings", &[(None, "SOCIAL_WORKER", 12, 3)]).await;
+    let climate: serde_json::Map<String, Value> =
+        ["FIT1", "CLIMATE1", "CLIMATE2", "CLIMATE3"].iter().map(|c| ((*c).to_owned(), json!(5))).collect();
+    let forms: Vec<Value> = (0..2)
+        .map(|n| {
+            json!({ "idempotencyKey": format!("climate-{n}"),
+                    "response": { "answers": climate, "perspective": "SOCIAL_WORKER" } })
+        })
+        .collect();
+    assert_eq!(enter_paper(&lead, &id, &forms).await.ok()["enterPaperForms"]["stored"].as_array().map(Vec::len), Some(2));
+    close(&lead, &id).await;
+    let read = lead
+        .graphql(
+            "query($id: ID!) { administration(id: $id) { results { overall {
+                n withheld items { code withheld n mean counts { value count } }
+                domains { code withheld n mean sd } } } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let overall = &read.ok()["administration"]["results"]["overall"];
+    assert_eq!(overall["n"], 14, "fourteen respondents are shown");
+    let item = |code: &str| overall["items"].as_array().and_then(|i| i.iter().find(|i| i["code"] == code)).cloned();
+    let climate1 = item("CLIMATE1").expect("CLIMATE1 is listed");
+    assert_eq!(climate1["withheld"], "SMALL_GROUP", "two answers: {climate1}");
+    assert!(climate1["mean"].is_null() && climate1["n"].is_null() && climate1["counts"] == json!([]));
+    let fit1 = item("FIT1").expect("FIT1 is listed");
+    assert_eq!((fit1["n"].as_i64(), fit1["withheld"].is_null()), (Some(14), true));
+    let domain = overall["domains"].as_array().and_then(|d| d.iter().find(|d| d["code"] == "CLIMATE")).cloned();
+    let domain = domain.expect("CLIMATE is listed");
+    assert_eq!(domain["withheld"], "SMALL_GROUP", "two scored on the domain: {domain}");
+    assert!(domain["mean"].is_null() && domain["sd"].is_null());
 }

@@ -12,28 +12,24 @@ pub struct SuppressedCounts<K: Ord> {
     pub total: Option<i64>,
 }
 
-/// Withholds every group with fewer than `min` members (an empty group singles no one out and
-/// is shown). The withheld groups together are the total less the shown ones, so they must be
-/// at least two and, together, not a small group themselves: until they are, the smallest
-/// other group is withheld too — an empty one if that is all there is — and when a single
-/// withheld group has no other to hide behind, the total is withheld.
+/// Withholds every group with fewer than `min` members — an empty one too: a count a lead polls
+/// while a survey runs would otherwise go from "0" to "withheld" when one person answers. The
+/// withheld groups together are the total less the shown ones, so together they must not be a
+/// small group (nor an empty one): until they are not, the smallest other group is withheld
+/// too, and when a single withheld group has no other to hide behind, the total is withheld.
 pub fn suppress_counts<K: Ord + Clone>(groups: &BTreeMap<K, i64>, min: i64) -> SuppressedCounts<K> {
-    let small = |n: i64| n > 0 && n < min;
+    let small = |n: i64| n < min;
     let mut shown: BTreeMap<K, Option<i64>> =
         groups.iter().map(|(k, &n)| (k.clone(), if small(n) { None } else { Some(n) })).collect();
     let total: i64 = groups.values().sum();
     let mut total_shown = Some(total);
     loop {
         let withheld: Vec<i64> = groups.iter().filter(|&(k, _)| shown[k].is_none()).map(|(_, &n)| n).collect();
-        let recoverable = withheld.len() == 1 || small(withheld.iter().sum());
-        if withheld.is_empty() || !recoverable {
+        if withheld.is_empty() || !small(withheld.iter().sum()) {
             break;
         }
-        let complement = groups
-            .iter()
-            .filter(|&(k, _)| shown[k].is_some())
-            .min_by_key(|&(_, &n)| (n == 0, n))
-            .map(|(k, _)| k.clone());
+        let complement =
+            groups.iter().filter(|&(k, _)| shown[k].is_some()).min_by_key(|&(_, &n)| n).map(|(k, _)| k.clone());
         match complement {
             Some(k) => {
                 shown.insert(k, None);
@@ -95,51 +91,319 @@ pub fn suppress_table<R: Ord + Clone, C: Ord + Clone>(
     table.released(&withheld)
 }
 
+/// [`suppress_table`] for figures that rest on some of a group's members — those who answered
+/// one item, those who could be scored on one domain — inside the groups' own decision: what
+/// `groups` withholds stays withheld, and every figure resting on fewer than `min` people, or
+/// letting a union of fewer be worked out by subtraction, is withheld too.
+pub fn suppress_table_within<R: Ord + Clone, C: Ord + Clone>(
+    cells: &BTreeMap<(Option<R>, Option<C>), i64>,
+    min: i64,
+    groups: &SuppressedTable<R, C>,
+) -> SuppressedTable<R, C> {
+    let table = Figures::of(cells);
+    let (nc, nr, nk) = (table.cells.len(), table.rows.len(), table.columns.len());
+    let gone = |shown: Option<&Option<i64>>| shown.is_some_and(Option::is_none);
+    let start: Vec<bool> = (0..table.value.len())
+        .map(|i| match i {
+            i if i < nc => gone(groups.cells.get(table.cells[i])),
+            i if i < nc + nr => gone(groups.rows.get(table.rows[i - nc])),
+            i if i < nc + nr + nk => gone(groups.columns.get(table.columns[i - nc - nr])),
+            _ => groups.total.is_none(),
+        })
+        .collect();
+    let withheld = suppress(&table.value, &table.unpublished, &vec![false; table.value.len()], &start, &table.sums, min);
+    table.released(&withheld)
+}
+
 /// The rule of [`suppress_table`] for any figures linked by sums (a table and its margins, a
 /// tree of groups inside groups): which figures to withhold (`true`). `unpublished` figures are
 /// never shown but take part in the arithmetic. Every figure with fewer than `min` members is
-/// withheld, then, sum by sum, complements beside any withheld figure that is a sum's only
-/// unknown or that with the other unknowns is a small group; then exactly, until no small
-/// figure can be worked out ([`pinned_down`]) from what is released.
+/// withheld; then, as long as an onlooker can work out the size of some group of fewer than
+/// `min` people from what is released ([`small_group_worked_out`]: any union of the smallest
+/// groups the figures are made of, by any combination of the released figures), one more
+/// figure that takes part in working it out is withheld.
 pub fn suppress_figures(value: &[i64], unpublished: &[bool], sums: &[Sum], min: i64) -> Vec<bool> {
-    let small = |n: i64| n > 0 && n < min;
-    let mut withheld: Vec<bool> = value.iter().map(|&n| small(n)).collect();
-    let unknown = |withheld: &[bool], i: usize| withheld[i] || unpublished.get(i).copied().unwrap_or(false);
-    let smallest_shown = |withheld: &[bool], candidates: &mut dyn Iterator<Item = usize>| {
-        candidates.filter(|&i| !unknown(withheld, i) && value[i] > 0).min_by_key(|&i| value[i])
-    };
+    suppress_figures_beside(value, unpublished, &vec![false; value.len()], sums, min)
+}
+
+/// [`suppress_figures`] when some figures were released before and stay released (`fixed`): an
+/// interim cut's figures beside the closed survey's. Only figures not fixed are withheld to
+/// protect a group; a fixed figure is never withheld, whatever its size.
+pub fn suppress_figures_beside(value: &[i64], unpublished: &[bool], fixed: &[bool], sums: &[Sum], min: i64) -> Vec<bool> {
+    suppress(value, unpublished, fixed, &vec![false; value.len()], sums, min)
+}
+
+/// The one rule behind every suppression: `start` are withheld already, `fixed` stay released.
+fn suppress(value: &[i64], unpublished: &[bool], fixed: &[bool], start: &[bool], sums: &[Sum], min: i64) -> Vec<bool> {
+    let atoms = Atoms::of(value, sums);
+    let is_fixed = |i: usize| fixed.get(i).copied().unwrap_or(false);
+    let hidden = |i: usize| unpublished.get(i).copied().unwrap_or(false);
+    let mut withheld: Vec<bool> = (0..value.len())
+        .map(|i| !is_fixed(i) && (start.get(i).copied().unwrap_or(false) || (value[i] > 0 && value[i] < min)))
+        .collect();
     loop {
-        let mut changed = true;
-        while changed {
-            changed = false;
-            for sum in sums {
-                let parts: Vec<usize> = sum.parts.iter().copied().filter(|&i| unknown(&withheld, i)).collect();
-                let exposed = match (parts.as_slice(), unknown(&withheld, sum.total)) {
-                    ([part], false) => withheld[*part],
-                    ([], true) => withheld[sum.total],
-                    (several, false) => small(several.iter().map(|&i| value[i]).sum()),
-                    _ => false,
-                };
-                let complement = smallest_shown(&withheld, &mut sum.parts.iter().copied())
-                    .or_else(|| (!unknown(&withheld, sum.total)).then_some(sum.total));
-                if let (true, Some(i)) = (exposed, complement) {
-                    withheld[i] = true;
-                    changed = true;
+        let released: Vec<bool> = (0..value.len()).map(|i| is_fixed(i) || (!withheld[i] && !hidden(i))).collect();
+        let found = match small_group_worked_out(&atoms, &released, min) {
+            Ok(None) => break,
+            Ok(Some(group)) => Some(group),
+            Err(Exhausted) => None,
+        };
+        let candidates: Vec<usize> = (0..value.len()).filter(|&i| released[i] && !is_fixed(i) && value[i] > 0).collect();
+        let Some(next) = atoms.complement(&candidates, &released, found.as_deref(), value) else { break };
+        withheld[next] = true;
+    }
+    withheld
+}
+
+/// The search for a small group gave up: too many ways to try. The caller withholds more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exhausted;
+
+/// How many partial unions the search may try before it gives up (and more is withheld).
+const SEARCH_BUDGET: usize = 400_000;
+
+/// The figures as an onlooker sees them: each figure is the set of *atoms* it counts — the
+/// smallest groups no figure splits (a table's cells) — and each atom holds at least one
+/// person. The onlooker is assumed to know which atoms exist (a listing shows which cells have
+/// members, and a lead knows which units have which staff), so an empty atom is no atom.
+pub struct Atoms {
+    /// Each figure's atoms, in increasing order.
+    of: Vec<Vec<usize>>,
+    /// Each atom's members.
+    count: Vec<i64>,
+}
+
+impl Atoms {
+    /// A figure that is the total of a sum counts its parts' atoms; any other figure with
+    /// members is an atom of its own.
+    pub fn of(value: &[i64], sums: &[Sum]) -> Self {
+        let mut total_of: Vec<Option<usize>> = vec![None; value.len()];
+        for (s, sum) in sums.iter().enumerate() {
+            if total_of[sum.total].is_none() {
+                total_of[sum.total] = Some(s);
+            }
+        }
+        let mut atom_of: Vec<Option<usize>> = vec![None; value.len()];
+        let mut count = Vec::new();
+        for i in 0..value.len() {
+            if total_of[i].is_none() && value[i] > 0 {
+                atom_of[i] = Some(count.len());
+                count.push(value[i]);
+            }
+        }
+        let mut of: Vec<Option<Vec<usize>>> = vec![None; value.len()];
+        fn resolve(
+            i: usize,
+            sums: &[Sum],
+            total_of: &[Option<usize>],
+            atom_of: &[Option<usize>],
+            of: &mut Vec<Option<Vec<usize>>>,
+            depth: usize,
+        ) -> Vec<usize> {
+            if let Some(known) = &of[i] {
+                return known.clone();
+            }
+            let atoms = match total_of[i] {
+                Some(s) if depth < sums.len() + 1 => {
+                    let mut atoms: Vec<usize> = sums[s]
+                        .parts
+                        .iter()
+                        .flat_map(|&p| resolve(p, sums, total_of, atom_of, of, depth + 1))
+                        .collect();
+                    atoms.sort_unstable();
+                    atoms.dedup();
+                    atoms
+                }
+                _ => atom_of[i].into_iter().collect(),
+            };
+            of[i] = Some(atoms.clone());
+            atoms
+        }
+        for i in 0..value.len() {
+            resolve(i, sums, &total_of, &atom_of, &mut of, 0);
+        }
+        Self { of: of.into_iter().map(Option::unwrap_or_default).collect(), count }
+    }
+
+    /// The figure to withhold next among `candidates` (released, not fixed): the finest (a cell
+    /// before a margin, a margin before the total, so totals stay shown where they can), close
+    /// to `group` (sharing its atoms, or inside a smaller figure that does) before far from it,
+    /// smallest first — among the finest, the first without which `group` can no longer be
+    /// worked out, else the first. With no group
+    /// known (the search gave up), the finest smallest candidate.
+    fn complement(&self, candidates: &[usize], released: &[bool], group: Option<&[usize]>, value: &[i64]) -> Option<usize> {
+        let everyone = self.count.len();
+        let touches = |i: usize, group: &[usize]| self.of[i].iter().any(|a| group.contains(a));
+        let far = |c: usize| match group {
+            Some(group) => {
+                !touches(c, group)
+                    && !(0..self.of.len()).any(|f| {
+                        self.of[f].len() < everyone
+                            && touches(f, group)
+                            && self.of[c].iter().all(|a| self.of[f].binary_search(a).is_ok())
+                    })
+            }
+            None => false,
+        };
+        let mut order: Vec<usize> = candidates.to_vec();
+        order.sort_by_cached_key(|&i| (self.of[i].len(), far(i), value[i], i));
+        let finest = order.first().map(|&c| self.of[c].len());
+        if let Some(group) = group {
+            for &c in order.iter().take_while(|&&c| Some(self.of[c].len()) == finest).take(24) {
+                let mut without = released.to_vec();
+                without[c] = false;
+                if !self.in_span(&without, group) {
+                    return Some(c);
                 }
             }
         }
-        let released: Vec<Option<i64>> =
-            (0..value.len()).map(|i| (!unknown(&withheld, i)).then_some(value[i])).collect();
-        let Some(exposed) = pinned_down(&released, sums).into_iter().find(|&i| small(value[i])) else { break };
-        let around = sums.iter().filter(|s| s.total == exposed || s.parts.contains(&exposed));
-        let complement = smallest_shown(&withheld, &mut around.flat_map(|s| s.parts.iter().chain([&s.total]).copied()))
-            .or_else(|| smallest_shown(&withheld, &mut (0..value.len())));
-        match complement {
-            Some(i) => withheld[i] = true,
-            None => break,
+        order.first().copied()
+    }
+
+    /// The released figures as rows over the atoms, in reduced row echelon form, with the
+    /// column of each row's pivot.
+    fn echelon(&self, released: &[bool]) -> (Vec<Vec<f64>>, Vec<usize>) {
+        let width = self.count.len();
+        let mut rows: Vec<Vec<f64>> = (0..self.of.len())
+            .filter(|&i| released[i] && !self.of[i].is_empty())
+            .map(|i| {
+                let mut row = vec![0.0; width];
+                for &a in &self.of[i] {
+                    row[a] = 1.0;
+                }
+                row
+            })
+            .collect();
+        let mut pivots = Vec::new();
+        for c in 0..width {
+            let at = pivots.len();
+            let Some(r) = (at..rows.len()).max_by(|&a, &b| rows[a][c].abs().total_cmp(&rows[b][c].abs())) else { break };
+            if rows[r][c].abs() < EPSILON {
+                continue;
+            }
+            rows.swap(at, r);
+            let lead = rows[at][c];
+            rows[at].iter_mut().for_each(|x| *x /= lead);
+            let pivot = rows[at].clone();
+            for (k, row) in rows.iter_mut().enumerate() {
+                let factor = row[c];
+                if k != at && factor.abs() > EPSILON {
+                    row.iter_mut().zip(&pivot).for_each(|(x, p)| *x -= factor * p);
+                }
+            }
+            pivots.push(c);
+        }
+        rows.truncate(pivots.len());
+        (rows, pivots)
+    }
+
+    /// Whether the union of `group` follows from the released figures.
+    fn in_span(&self, released: &[bool], group: &[usize]) -> bool {
+        let (rows, pivots) = self.echelon(released);
+        let mut x: Vec<f64> = vec![0.0; self.count.len()];
+        for &a in group {
+            x[a] = 1.0;
+        }
+        for (row, &p) in rows.iter().zip(&pivots) {
+            let factor = x[p];
+            if factor.abs() > EPSILON {
+                x.iter_mut().zip(row).for_each(|(v, r)| *v -= factor * r);
+            }
+        }
+        x.iter().all(|v| v.abs() < EPSILON)
+    }
+}
+
+const EPSILON: f64 = 1e-7;
+
+/// A group of fewer than `min` people — a union of atoms — whose size (and so, for results,
+/// every figure of its members) an onlooker works out exactly from the `released` figures, if
+/// there is one. A union follows from the released figures when its indicator is a combination
+/// of theirs; in reduced row echelon form that combination is fixed by the union's atoms at the
+/// pivots, so the search tries unions of pivot atoms, smallest first, and keeps those whose
+/// other atoms come out as exactly 0 or 1.
+pub fn small_group_worked_out(atoms: &Atoms, released: &[bool], min: i64) -> Result<Option<Vec<usize>>, Exhausted> {
+    let (rows, pivots) = atoms.echelon(released);
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let width = atoms.count.len();
+    let free: Vec<usize> = (0..width).filter(|c| !pivots.contains(c)).collect();
+    // What the rows from `d` on can still add to each free atom, at least and at most.
+    let mut low = vec![vec![0.0; free.len()]; rows.len() + 1];
+    let mut high = vec![vec![0.0; free.len()]; rows.len() + 1];
+    for d in (0..rows.len()).rev() {
+        for (f, &c) in free.iter().enumerate() {
+            low[d][f] = low[d + 1][f] + rows[d][c].min(0.0);
+            high[d][f] = high[d + 1][f] + rows[d][c].max(0.0);
         }
     }
-    withheld
+    let mut search = Search { rows: &rows, pivots: &pivots, free: &free, low: &low, high: &high, count: &atoms.count, min, budget: SEARCH_BUDGET };
+    let mut sum = vec![0.0; free.len()];
+    let mut chosen = Vec::new();
+    search.from(0, &mut sum, &mut chosen, 0)
+}
+
+struct Search<'a> {
+    rows: &'a [Vec<f64>],
+    pivots: &'a [usize],
+    free: &'a [usize],
+    low: &'a [Vec<f64>],
+    high: &'a [Vec<f64>],
+    count: &'a [i64],
+    min: i64,
+    budget: usize,
+}
+
+impl Search<'_> {
+    /// Decides pivot `d` on: `sum` holds each free atom's coefficient so far, `chosen` the pivot
+    /// atoms in the union, `size` their members.
+    fn from(&mut self, d: usize, sum: &mut [f64], chosen: &mut Vec<usize>, size: i64) -> Result<Option<Vec<usize>>, Exhausted> {
+        self.budget = self.budget.checked_sub(1).ok_or(Exhausted)?;
+        let mut forced = size;
+        for f in 0..self.free.len() {
+            let (lo, hi) = (sum[f] + self.low[d][f], sum[f] + self.high[d][f]);
+            let may_be_0 = lo < EPSILON && hi > -EPSILON;
+            let may_be_1 = lo < 1.0 + EPSILON && hi > 1.0 - EPSILON;
+            if !may_be_0 && !may_be_1 {
+                return Ok(None);
+            }
+            if !may_be_0 {
+                forced += self.count[self.free[f]];
+            }
+        }
+        if forced >= self.min {
+            return Ok(None);
+        }
+        if d == self.rows.len() {
+            let mut group = chosen.clone();
+            let mut members = size;
+            for (f, &c) in self.free.iter().enumerate() {
+                if (sum[f] - 1.0).abs() < EPSILON {
+                    group.push(c);
+                    members += self.count[c];
+                }
+            }
+            return Ok((!group.is_empty() && members < self.min).then(|| {
+                group.sort_unstable();
+                group
+            }));
+        }
+        if let Some(found) = self.from(d + 1, sum, chosen, size)? {
+            return Ok(Some(found));
+        }
+        let pivot = self.pivots[d];
+        for (f, &c) in self.free.iter().enumerate() {
+            sum[f] += self.rows[d][c];
+        }
+        chosen.push(pivot);
+        let found = self.from(d + 1, sum, chosen, size + self.count[pivot]);
+        chosen.pop();
+        for (f, &c) in self.free.iter().enumerate() {
+            sum[f] -= self.rows[d][c];
+        }
+        found
+    }
 }
 
 /// A table's figures in one list — cells, then row totals, column totals, the grand total —
@@ -245,7 +509,7 @@ pub fn pinned_down(released: &[Option<i64>], sums: &[Sum]) -> Vec<usize> {
 pub mod onlooker {
     use std::collections::BTreeMap;
 
-    use super::{Sum, SuppressedTable, pinned_down};
+    use super::{Atoms, Sum, SuppressedTable, pinned_down};
 
     /// The table's figures in one list (cells, rows, columns, total), what was released of each,
     /// and the sums they obey; groups without a unit or perspective are never published.
@@ -323,7 +587,32 @@ pub mod onlooker {
                 found.push(format!("figures {union:?} together are {n}"));
             }
         }
+        found.extend(small_unions(actual, released, sums, min));
         found
+    }
+
+    /// Every union of atoms (the groups no figure splits; the onlooker knows which have
+    /// members) of fewer than `min` people whose size follows from the released figures: by
+    /// trying every union where there are at most 16 atoms, else by the engine's own search.
+    pub fn small_unions(actual: &[i64], released: &[Option<i64>], sums: &[Sum], min: i64) -> Vec<String> {
+        let atoms = Atoms::of(actual, sums);
+        let shown: Vec<bool> = released.iter().map(Option::is_some).collect();
+        let n = atoms.count.len();
+        if n > 16 {
+            return match super::small_group_worked_out(&atoms, &shown, min) {
+                Ok(None) => Vec::new(),
+                Ok(Some(group)) => vec![format!("atoms {group:?} together follow from the released figures")],
+                Err(_) => vec!["the search gave up".into()],
+            };
+        }
+        (1u32..(1 << n))
+            .filter_map(|mask| {
+                let group: Vec<usize> = (0..n).filter(|a| mask & (1 << a) != 0).collect();
+                let size: i64 = group.iter().map(|&a| atoms.count[a]).sum();
+                (size < min && atoms.in_span(&shown, &group))
+                    .then(|| format!("atoms {group:?} of {size} together follow from the released figures"))
+            })
+            .collect()
     }
 }
 
@@ -338,9 +627,9 @@ mod tests {
     #[test]
     fn small_groups_are_suppressed_with_a_complement() {
         let shown = suppress_counts(&groups(&[("a", 2), ("b", 7), ("c", 12), ("d", 0)]), 5);
-        assert_eq!(shown.groups["a"], None);
-        assert_eq!(shown.groups["b"], None, "the smallest non-empty other group hides the small one");
-        assert_eq!((shown.groups["c"], shown.groups["d"], shown.total), (Some(12), Some(0), Some(21)));
+        assert_eq!((shown.groups["a"], shown.groups["d"]), (None, None), "zero is withheld like any small count");
+        assert_eq!(shown.groups["b"], None, "the smallest other group hides the small ones");
+        assert_eq!((shown.groups["c"], shown.total), (Some(12), Some(21)));
     }
 
     #[test]
@@ -353,6 +642,17 @@ mod tests {
     fn a_single_small_group_hides_the_total() {
         let shown = suppress_counts(&groups(&[("a", 3)]), 5);
         assert_eq!((shown.groups["a"], shown.total), (None, None));
+    }
+
+    /// A lead polling counts while a survey runs: the first social worker to answer must not
+    /// turn a shown "0" into "withheld", nor any figure move but the total.
+    #[test]
+    fn polling_counts_tells_nothing_when_one_person_answers() {
+        let before = suppress_counts(&groups(&[("sw", 0), ("sup", 20)]), 5);
+        let after = suppress_counts(&groups(&[("sw", 1), ("sup", 20)]), 5);
+        assert_eq!(before.groups, after.groups, "{before:?} then {after:?}");
+        assert!(before.groups.values().all(Option::is_none));
+        assert_eq!((before.total, after.total), (Some(20), Some(21)));
     }
 
     #[test]
@@ -380,8 +680,12 @@ mod tests {
             }
             for (k, v) in &shown.groups {
                 if let Some(n) = v {
-                    assert!(*n == 0 || *n >= 5, "a small group {k} is shown: {sizes:?}");
+                    assert!(*n >= 5, "a small or empty group {k} is shown: {sizes:?}");
                 }
+            }
+            let hidden_sum: i64 = hidden.iter().map(|&k| sizes[k]).sum();
+            if !hidden.is_empty() && shown.total.is_some() && hidden.len() < sizes.len() {
+                assert!(hidden_sum >= 5, "the withheld groups together are {hidden_sum}: {sizes:?}");
             }
         }
     }
@@ -446,6 +750,95 @@ mod tests {
             "the manager and, as its complement, the supervisor column"
         );
         assert_eq!(out.total, Some(20));
+    }
+
+    /// The onlooker's subtraction from issue 14: overall − social workers − unit C, where the
+    /// reader knows unit C has no social workers, is the four people who are neither.
+    #[test]
+    fn a_group_worked_out_across_two_breakdowns_is_withheld() {
+        let input: Table = [
+            ((Some("A"), Some("sw")), 10),
+            ((Some("A"), Some("sup")), 3),
+            ((Some("B"), Some("sw")), 6),
+            ((Some("B"), Some("mgr")), 1),
+            ((Some("C"), Some("sup")), 6),
+            ((Some("C"), Some("mgr")), 5),
+        ]
+        .into_iter()
+        .collect();
+        let out = suppress_table(&input, 5);
+        let shown = |f: Option<i64>| f.is_some();
+        let across = shown(out.total)
+            && shown(out.columns[&Some("sw")])
+            && shown(out.rows[&Some("C")])
+            && out.rows.iter().filter(|(r, _)| **r != Some("C")).count() > 0;
+        assert!(
+            !across || out.rows.iter().all(|(_, v)| v.is_none()) || !shown(out.columns[&Some("sw")]),
+            "overall, the social workers and unit C are not all shown: {out:?}"
+        );
+        let (actual, released, sums) = onlooker::as_released(&input, &out);
+        assert!(onlooker::small_unions(&actual, &released, &sums, 5).is_empty(), "{out:?}");
+        assert!(disclosures(&input, 5).is_empty());
+    }
+
+    #[test]
+    fn the_onlooker_finds_the_subtraction_the_old_rule_missed() {
+        // The same table released as the earlier rule released it: every margin but unit B.
+        let input: Table = [
+            ((Some("A"), Some("sw")), 10),
+            ((Some("A"), Some("sup")), 3),
+            ((Some("B"), Some("sw")), 6),
+            ((Some("B"), Some("mgr")), 1),
+            ((Some("C"), Some("sup")), 6),
+            ((Some("C"), Some("mgr")), 5),
+        ]
+        .into_iter()
+        .collect();
+        let figures = Figures::of(&input);
+        let (nc, nr) = (figures.cells.len(), figures.rows.len());
+        let mut withheld = vec![true; figures.value.len()];
+        withheld[nc] = false; // unit A
+        withheld[nc + 2] = false; // unit C
+        withheld[nc + nr + 2] = false; // social workers
+        *withheld.last_mut().unwrap() = false; // overall
+        let out = figures.released(&withheld);
+        let (actual, released, sums) = onlooker::as_released(&input, &out);
+        let found = onlooker::small_unions(&actual, &released, &sums, 5);
+        assert!(!found.is_empty(), "overall − social workers − unit C is four people");
+    }
+
+    /// A table where cells are often empty, checked by an onlooker that tries every union of
+    /// cells against every combination of the released figures.
+    fn sparse_table() -> impl proptest::strategy::Strategy<Value = (Table, i64)> {
+        use proptest::prelude::*;
+        const UNITS: [Option<&str>; 4] = [Some("u1"), Some("u2"), Some("u3"), None];
+        const PERSPECTIVES: [Option<&str>; 4] = [Some("a"), Some("b"), Some("c"), None];
+        (proptest::collection::vec(prop_oneof![3 => Just(0i64), 2 => 1i64..4, 2 => 4i64..12], 16), 3i64..7).prop_map(
+            |(counts, min)| {
+                let table = counts
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, n)| **n > 0)
+                    .map(|(i, &n)| ((UNITS[i % 4], PERSPECTIVES[i / 4]), n))
+                    .collect();
+                (table, min)
+            },
+        )
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(384))]
+
+        /// With empty cells known to the onlooker, no union of cells of fewer than the minimum
+        /// follows from what is released.
+        #[test]
+        fn no_small_union_of_cells_follows_from_a_sparse_table((input, min) in sparse_table()) {
+            proptest::prop_assume!(!input.is_empty());
+            let out = suppress_table(&input, min);
+            let (actual, released, sums) = onlooker::as_released(&input, &out);
+            let found = onlooker::small_unions(&actual, &released, &sums, min);
+            proptest::prop_assert!(found.is_empty(), "{:?} with minimum {}: {:?} from {:?}", input, min, found, out);
+        }
     }
 
     proptest::proptest! {

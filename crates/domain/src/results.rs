@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::instrument::{InstrumentDocument, Item, ItemKind};
-use crate::privacy::suppress_table;
+use crate::privacy::{SuppressedTable, suppress_table, suppress_table_within};
 use crate::scoring::{DomainStats, ItemStats, ScaleShape};
 
 /// One submitted response as the results feed gives it: free text is read from it, and the
@@ -151,8 +151,11 @@ pub struct ItemResult {
     pub concept: Option<String>,
     /// Its domain.
     pub domain: String,
-    /// The statistics (none when nobody in the group answered it).
+    /// The statistics (none when nobody in the group answered it, or when withheld).
     pub stats: Option<ItemStats>,
+    /// Why the statistics are withheld though the group is shown: they would rest on fewer
+    /// respondents than the minimum, or let such a few be worked out by subtraction.
+    pub withheld: Option<Withheld>,
 }
 
 /// One domain's figures within a group.
@@ -160,8 +163,10 @@ pub struct ItemResult {
 pub struct DomainResult {
     /// The domain's code.
     pub code: String,
-    /// The statistics (none when no respondent could be scored on it).
+    /// The statistics (none when no respondent could be scored on it, or when withheld).
     pub stats: Option<DomainStats>,
+    /// Why the statistics are withheld though the group is shown (see [`ItemResult::withheld`]).
+    pub withheld: Option<Withheld>,
 }
 
 /// Everything shown about one group.
@@ -223,25 +228,27 @@ pub fn administration_results(
     for row in 0..answers.len() {
         cells.entry((answers.unit(row), answers.perspective(row))).or_default().push(row);
     }
-    let sizes = cells.iter().map(|(k, v)| (*k, v.len() as i64)).collect();
+    let sizes: BTreeMap<CellKey<'_>, i64> = cells.iter().map(|(k, v)| (*k, v.len() as i64)).collect();
     let decided = suppress_table(&sizes, min_group as i64);
     let layout = Layout::of(version, answers);
-    let figures_of = |shown: bool, members: Vec<usize>| match (shown, members.len()) {
+    let within = layout.within(answers, &cells, &sizes, &decided, min_group as i64);
+    let figures_of = |shown: bool, group: GroupKey<'_>, members: Vec<usize>| match (shown, members.len()) {
         (_, n) if n < min_group => Released::Withheld(Withheld::BelowMinimum),
-        (true, _) => Released::Shown(layout.figures(answers, &members)),
+        (true, _) => Released::Shown(layout.figures(answers, &members, &|figure| within.withholds(figure, group))),
         (false, _) => Released::Withheld(Withheld::Complementary),
     };
     let members = |keep: &dyn Fn(&CellKey<'_>) -> bool| -> Vec<usize> {
         cells.iter().filter(|(k, _)| keep(k)).flat_map(|(_, v)| v.iter().copied()).collect()
     };
     AdministrationResults {
-        overall: figures_of(decided.total.is_some(), (0..answers.len()).collect()),
+        overall: figures_of(decided.total.is_some(), GroupKey::Everyone, (0..answers.len()).collect()),
         by_perspective: decided
             .columns
             .iter()
             .filter_map(|(p, shown)| {
                 let p = (*p)?;
-                Some(Group { key: p.to_owned(), figures: figures_of(shown.is_some(), members(&|k| k.1 == Some(p))) })
+                let figures = figures_of(shown.is_some(), GroupKey::Column(Some(p)), members(&|k| k.1 == Some(p)));
+                Some(Group { key: p.to_owned(), figures })
             })
             .collect(),
         by_unit: decided
@@ -249,7 +256,8 @@ pub fn administration_results(
             .iter()
             .filter_map(|(u, shown)| {
                 let u = (*u)?;
-                Some(Group { key: u, figures: figures_of(shown.is_some(), members(&|k| k.0 == Some(u))) })
+                let figures = figures_of(shown.is_some(), GroupKey::Row(Some(u)), members(&|k| k.0 == Some(u)));
+                Some(Group { key: u, figures })
             })
             .collect(),
         by_perspective_in_unit: decided
@@ -258,9 +266,50 @@ pub fn administration_results(
             .filter_map(|((u, p), shown)| {
                 let key = PerspectiveInUnit { unit: (*u)?, perspective: (*p)?.to_owned() };
                 let members = cells[&(*u, *p)].clone();
-                Some(Group { key, figures: figures_of(shown.is_some(), members) })
+                Some(Group { key, figures: figures_of(shown.is_some(), GroupKey::Cell(*u, *p), members) })
             })
             .collect(),
+    }
+}
+
+/// Which group of the unit × perspective table a figure belongs to.
+#[derive(Debug, Clone, Copy)]
+enum GroupKey<'a> {
+    Everyone,
+    Row(Option<uuid::Uuid>),
+    Column(Option<&'a str>),
+    Cell(Option<uuid::Uuid>, Option<&'a str>),
+}
+
+/// One item's or one domain's figures, among a group's.
+#[derive(Debug, Clone, Copy)]
+enum Figure {
+    Item(usize),
+    Domain(usize),
+}
+
+/// What is withheld of each item and domain inside shown groups: each rests on those who
+/// answered the item (could be scored on the domain), a table of its own, suppressed inside
+/// the groups' decision. `None`: the item's table is the groups' own (everyone answered it).
+struct Within<'a> {
+    items: Vec<Option<std::rc::Rc<SuppressedTable<uuid::Uuid, &'a str>>>>,
+    domains: Vec<Option<std::rc::Rc<SuppressedTable<uuid::Uuid, &'a str>>>>,
+}
+
+impl Within<'_> {
+    fn withholds(&self, figure: Figure, group: GroupKey<'_>) -> bool {
+        let table = match figure {
+            Figure::Item(i) => self.items.get(i),
+            Figure::Domain(d) => self.domains.get(d),
+        };
+        let Some(Some(table)) = table else { return false };
+        let gone = |shown: Option<&Option<i64>>| shown.is_some_and(Option::is_none);
+        match group {
+            GroupKey::Everyone => table.total.is_none(),
+            GroupKey::Row(u) => gone(table.rows.get(&u)),
+            GroupKey::Column(p) => gone(table.columns.get(&p)),
+            GroupKey::Cell(u, p) => gone(table.cells.get(&(u, p))),
+        }
     }
 }
 
@@ -319,12 +368,64 @@ impl<'v> Layout<'v> {
         Self { items, domains }
     }
 
-    /// The figures of the responses at rows `members`.
-    fn figures(&self, answers: &LikertAnswers, members: &[usize]) -> GroupFigures {
+    /// What each item and domain withholds inside the shown groups ([`Within`]); tables alike
+    /// (the same people answered) are decided once.
+    fn within<'k>(
+        &self,
+        answers: &LikertAnswers,
+        cells: &BTreeMap<CellKey<'k>, Vec<usize>>,
+        sizes: &BTreeMap<CellKey<'k>, i64>,
+        groups: &SuppressedTable<uuid::Uuid, &'k str>,
+        min: i64,
+    ) -> Within<'k> {
+        let mut decided: BTreeMap<Vec<i64>, std::rc::Rc<SuppressedTable<uuid::Uuid, &'k str>>> = BTreeMap::new();
+        let mut decide = |counts: BTreeMap<CellKey<'k>, i64>| {
+            if &counts == sizes {
+                return None;
+            }
+            let key: Vec<i64> = counts.values().copied().collect();
+            Some(decided.entry(key).or_insert_with(|| std::rc::Rc::new(suppress_table_within(&counts, min, groups))).clone())
+        };
+        let count = |answered: &dyn Fn(usize) -> bool| -> BTreeMap<CellKey<'k>, i64> {
+            cells.iter().map(|(k, rows)| (*k, rows.iter().filter(|&&r| answered(r)).count() as i64)).collect()
+        };
         let items = self
             .items
             .iter()
-            .map(|c| {
+            .map(|c| match c.column {
+                Some(column) => decide(count(&|row| answers.value(row, column).is_some())),
+                None => None,
+            })
+            .collect();
+        let domains = self
+            .domains
+            .iter()
+            .map(|d| {
+                decide(count(&|row| {
+                    let given = d.columns.iter().filter(|(column, _)| column.and_then(|c| answers.value(row, c)).is_some()).count();
+                    given > 0 && 2 * given >= d.columns.len()
+                }))
+            })
+            .collect();
+        Within { items, domains }
+    }
+
+    /// The figures of the responses at rows `members`, but those `withheld` says to withhold.
+    fn figures(&self, answers: &LikertAnswers, members: &[usize], withheld: &dyn Fn(Figure) -> bool) -> GroupFigures {
+        let items = self
+            .items
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                if withheld(Figure::Item(i)) {
+                    return ItemResult {
+                        code: c.item.code.clone(),
+                        concept: c.item.concept.clone(),
+                        domain: c.item.domain.clone(),
+                        stats: None,
+                        withheld: Some(Withheld::Complementary),
+                    };
+                }
                 let stats = c.scale.as_ref().and_then(|(shape, neutral_midpoint)| {
                     let given: Vec<i32> = match c.column {
                         Some(column) => members.iter().filter_map(|&row| answers.value(row, column)).collect(),
@@ -337,13 +438,18 @@ impl<'v> Layout<'v> {
                     concept: c.item.concept.clone(),
                     domain: c.item.domain.clone(),
                     stats,
+                    withheld: None,
                 }
             })
             .collect();
         let domains = self
             .domains
             .iter()
-            .map(|d| {
+            .enumerate()
+            .map(|(i, d)| {
+                if withheld(Figure::Domain(i)) {
+                    return DomainResult { code: d.code.to_owned(), stats: None, withheld: Some(Withheld::Complementary) };
+                }
                 let stats = d.shape.as_ref().and_then(|shape| {
                     let matrix: Vec<Vec<Option<f64>>> = members
                         .iter()
@@ -359,7 +465,7 @@ impl<'v> Layout<'v> {
                         .collect();
                     DomainStats::compute(shape, &matrix)
                 });
-                DomainResult { code: d.code.to_owned(), stats }
+                DomainResult { code: d.code.to_owned(), stats, withheld: None }
             })
             .collect();
         GroupFigures { n: members.len(), items, domains }

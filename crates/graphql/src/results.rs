@@ -8,14 +8,20 @@ use orb_domain::scoring::{DomainStats, ItemStats, Share};
 
 use crate::collection::Perspective;
 
-/// Why a group's figures are withheld.
+/// Why figures are withheld. There is one reason on purpose: "too small" would say the group
+/// has between 1 and the minimum − 1 members and "would give another away" that it has at least
+/// the minimum, and with totals shown such bounds pin sizes down.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
-#[graphql(remote = "orb_domain::results::Withheld")]
 pub enum WithheldReason {
-    /// Fewer respondents than the administration's minimum reporting group.
-    BelowMinimum,
-    /// Showing it would let a smaller group be computed by subtraction.
-    Complementary,
+    /// Withheld to protect a group of fewer respondents than the administration's minimum: the
+    /// figures rest on too few, or would let too few be worked out from other figures.
+    SmallGroup,
+}
+
+impl From<orb_domain::results::Withheld> for WithheldReason {
+    fn from(_: orb_domain::results::Withheld) -> Self {
+        Self::SmallGroup
+    }
 }
 
 /// An administration's results.
@@ -54,20 +60,23 @@ pub struct GroupResult {
 pub struct DomainResult {
     /// The domain's code.
     pub code: String,
-    /// Respondents scored on it.
-    pub n: usize,
-    /// Respondents who answered too few of its items to be scored.
-    pub insufficient: usize,
-    /// Mean of respondents' domain scores.
-    pub mean: f64,
+    /// Why its figures are withheld in a shown group (they would rest on fewer respondents
+    /// than the minimum, or let so few be worked out); `null` when shown.
+    pub withheld: Option<WithheldReason>,
+    /// Respondents scored on it (`null` when withheld).
+    pub n: Option<usize>,
+    /// Respondents who answered too few of its items to be scored (`null` when withheld).
+    pub insufficient: Option<usize>,
+    /// Mean of respondents' domain scores (`null` when withheld).
+    pub mean: Option<f64>,
     /// Their standard deviation.
     pub sd: Option<f64>,
     /// 95% interval of the mean.
     pub ci_low: Option<f64>,
     /// 95% interval of the mean.
     pub ci_high: Option<f64>,
-    /// The mean on the 0–100 scale.
-    pub score: f64,
+    /// The mean on the 0–100 scale (`null` when withheld).
+    pub score: Option<f64>,
     /// Cronbach's alpha of its items (complete cases).
     pub alpha: Option<f64>,
     /// Within-group agreement r_wg(j).
@@ -117,8 +126,11 @@ pub struct ItemResult {
     pub concept: Option<String>,
     /// Its domain's code.
     pub domain: String,
-    /// Respondents who answered it.
-    pub n: usize,
+    /// Why its figures are withheld in a shown group (they would rest on fewer respondents
+    /// than the minimum, or let so few be worked out); `null` when shown.
+    pub withheld: Option<WithheldReason>,
+    /// Respondents who answered it (`null` when withheld).
+    pub n: Option<usize>,
     /// Answers per option value.
     pub counts: Vec<OptionCount>,
     /// Mean (reverse-scored items mirrored).
@@ -144,13 +156,14 @@ pub struct ItemResult {
 fn domain_result(code: String, stats: &DomainStats) -> DomainResult {
     DomainResult {
         code,
-        n: stats.summary.n,
-        insufficient: stats.insufficient,
-        mean: stats.summary.mean,
+        withheld: None,
+        n: Some(stats.summary.n),
+        insufficient: Some(stats.insufficient),
+        mean: Some(stats.summary.mean),
         sd: stats.summary.sd,
         ci_low: stats.summary.ci.map(|c| c.0),
         ci_high: stats.summary.ci.map(|c| c.1),
-        score: stats.score,
+        score: Some(stats.score),
         alpha: stats.alpha,
         rwg_j: stats.agreement.map(|a| a.rwg_j),
         rwg_j_star: stats.agreement.map(|a| a.rwg_j_star),
@@ -160,13 +173,35 @@ fn domain_result(code: String, stats: &DomainStats) -> DomainResult {
     }
 }
 
+/// A domain withheld inside a shown group: listed, with no figure.
+fn withheld_domain(code: String, reason: WithheldReason) -> DomainResult {
+    DomainResult {
+        code,
+        withheld: Some(reason),
+        n: None,
+        insufficient: None,
+        mean: None,
+        sd: None,
+        ci_low: None,
+        ci_high: None,
+        score: None,
+        alpha: None,
+        rwg_j: None,
+        rwg_j_star: None,
+        ad_m: None,
+        ad_threshold: None,
+        low_agreement: false,
+    }
+}
+
 fn item_result(item: &domain::ItemResult) -> ItemResult {
     let stats: Option<&ItemStats> = item.stats.as_ref();
     ItemResult {
         code: item.code.clone(),
         concept: item.concept.clone(),
         domain: item.domain.clone(),
-        n: stats.map_or(0, |s| s.summary.n),
+        withheld: item.withheld.map(Into::into),
+        n: if item.withheld.is_some() { None } else { Some(stats.map_or(0, |s| s.summary.n)) },
         counts: stats
             .map(|s| s.counts.iter().map(|&(value, count)| OptionCount { value, count }).collect())
             .unwrap_or_default(),
@@ -195,7 +230,14 @@ fn group(perspective: Option<Perspective>, unit: Option<uuid::Uuid>, figures: &R
         Released::Withheld(reason) => GroupResult { withheld: Some((*reason).into()), ..base },
         Released::Shown(f) => GroupResult {
             n: Some(f.n),
-            domains: f.domains.iter().filter_map(|d| Some(domain_result(d.code.clone(), d.stats.as_ref()?))).collect(),
+            domains: f
+                .domains
+                .iter()
+                .filter_map(|d| match (d.withheld, &d.stats) {
+                    (Some(reason), _) => Some(withheld_domain(d.code.clone(), reason.into())),
+                    (None, stats) => Some(domain_result(d.code.clone(), stats.as_ref()?)),
+                })
+                .collect(),
             items: f.items.iter().map(item_result).collect(),
             ..base
         },

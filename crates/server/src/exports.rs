@@ -331,18 +331,22 @@ fn figure_row(kind: &str, key: &str, level: &str, code: &str, summary: &Summary,
     ]
 }
 
+/// What `results.csv` writes in its `withheld` column for a withheld group or figure.
+const WITHHELD: &str = "small_group";
+
 fn group_rows(kind: &str, key: &str, figures: &Released<GroupFigures>) -> Bytes {
     let mut out = Vec::new();
     match figures {
-        Released::Withheld(reason) => {
-            let reason = match reason {
-                orb_domain::results::Withheld::BelowMinimum => "below_minimum",
-                orb_domain::results::Withheld::Complementary => "complementary",
-            };
-            out.extend_from_slice(&csv_line(&[kind.into(), key.into(), reason.into()]));
+        // One reason for every withheld figure, as in the API: a reason would bound the group.
+        Released::Withheld(_) => {
+            out.extend_from_slice(&csv_line(&[kind.into(), key.into(), WITHHELD.into()]));
         }
         Released::Shown(f) => {
             for d in &f.domains {
+                if d.withheld.is_some() {
+                    out.extend_from_slice(&csv_line(&[kind.into(), key.into(), WITHHELD.into(), "domain".into(), d.code.clone()]));
+                    continue;
+                }
                 let Some(s) = &d.stats else { continue };
                 let mut row = figure_row(kind, key, "domain", &d.code, &s.summary, s.score);
                 row.extend([
@@ -354,6 +358,10 @@ fn group_rows(kind: &str, key: &str, figures: &Released<GroupFigures>) -> Bytes 
                 out.extend_from_slice(&csv_line(&row));
             }
             for i in &f.items {
+                if i.withheld.is_some() {
+                    out.extend_from_slice(&csv_line(&[kind.into(), key.into(), WITHHELD.into(), "item".into(), i.code.clone()]));
+                    continue;
+                }
                 let Some(s) = &i.stats else { continue };
                 let mut row = figure_row(kind, key, "item", &i.code, &s.summary, s.score);
                 row.extend([String::new(), String::new(), String::new(), s.favourable.p.to_string()]);
