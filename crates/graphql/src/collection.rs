@@ -378,7 +378,7 @@ impl CollectionQuery {
     /// The respondent's own response (respondent token).
     async fn my_response(&self, ctx: &Context<'_>) -> ApiResult<RespondentResponse> {
         let session = session(ctx)?;
-        Ok(RespondentResponse(store::my_response(session).await.api()?))
+        Ok(RespondentResponse(store::my_response(session, Utc::now()).await.api()?))
     }
 }
 
@@ -435,8 +435,16 @@ pub struct RawAnswer {
     pub value: Json<serde_json::Value>,
 }
 
-/// A respondent's response as they see it.
+/// A respondent's response as they see it. Once submitted it shows only that it was submitted
+/// (and on which day): whoever holds the code or the token — a printed slip, the lead's list
+/// of codes — never reads the answers, perspective or unit again.
 pub struct RespondentResponse(pub responses::Model);
+
+impl RespondentResponse {
+    fn submitted(&self) -> bool {
+        self.0.status == "submitted"
+    }
+}
 
 #[Object]
 impl RespondentResponse {
@@ -452,18 +460,28 @@ impl RespondentResponse {
         &self.0.language
     }
 
+    /// The perspective answered from; `null` once submitted.
     async fn perspective(&self) -> Option<Perspective> {
+        if self.submitted() {
+            return None;
+        }
         self.0.perspective.as_deref().and_then(orb_domain::collection::Perspective::from_stored).map(Into::into)
     }
 
-    /// The unit answered for.
+    /// The unit answered for; `null` once submitted.
     async fn org_unit_id(&self) -> Option<ID> {
+        if self.submitted() {
+            return None;
+        }
         self.0.org_unit_id.map(|u| ID(u.to_string()))
     }
 
-    /// Answers saved so far, by item code.
-    async fn answers(&self) -> Json<&serde_json::Value> {
-        Json(&self.0.answers)
+    /// Answers saved so far, by item code; empty once submitted.
+    async fn answers(&self) -> Json<serde_json::Value> {
+        if self.submitted() {
+            return Json(serde_json::json!({}));
+        }
+        Json(self.0.answers.clone())
     }
 
     /// The day it was submitted (anonymous surveys keep no finer time).
