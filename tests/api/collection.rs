@@ -619,7 +619,8 @@ async fn a_used_code_never_reopens_the_submitted_answers() {
     let id = create(&lead, input).await;
     open(&lead, &id).await;
     let codes = issue(&lead, &id, 3, Some("SUPERVISOR")).await;
-    let respondent = app.with_token(start(&app, &codes[0]).await.ok()["startResponse"]["token"].as_str().expect("a token"));
+    let respondent =
+        app.with_token(start(&app, &codes[0]).await.ok()["startResponse"]["token"].as_str().expect("a token"));
     let answers = json!({ "FIT1": 1, "FIT_HELP": "My supervisor never listens." });
     respondent.graphql(SUBMIT, json!({ "input": { "answers": answers }, "key": "used-code-1" })).await.ok();
 
@@ -628,12 +629,21 @@ async fn a_used_code_never_reopens_the_submitted_answers() {
     assert!(again.body["data"].is_null() || again.body["data"]["startResponse"].is_null(), "{:?}", again.body);
     let mine = my_response(&respondent).await;
     assert_eq!(mine["status"], "SUBMITTED");
-    assert_eq!((&mine["answers"], &mine["perspective"]), (&json!({}), &Value::Null), "the token reads no answer: {mine}");
+    assert_eq!(
+        (&mine["answers"], &mine["perspective"]),
+        (&json!({}), &Value::Null),
+        "the token reads no answer: {mine}"
+    );
     let retried = respondent.graphql(SUBMIT, json!({ "input": { "answers": answers }, "key": "used-code-1" })).await;
     let retried = &retried.ok()["submitResponse"];
-    assert_eq!((&retried["status"], &retried["answers"]), (&json!("SUBMITTED"), &json!({})), "a retry is acknowledged, bare");
+    assert_eq!(
+        (&retried["status"], &retried["answers"]),
+        (&json!("SUBMITTED"), &json!({})),
+        "a retry is acknowledged, bare"
+    );
 
-    let waiting = app.with_token(start(&app, &codes[1]).await.ok()["startResponse"]["token"].as_str().expect("a token"));
+    let waiting =
+        app.with_token(start(&app, &codes[1]).await.ok()["startResponse"]["token"].as_str().expect("a token"));
     lead.graphql(CLOSE, json!({ "id": id })).await.ok();
     for code in [&codes[0], &codes[1], &codes[2]] {
         assert_conflict(&start(&app, code).await, "closed", "after closing, used and unused codes alike");

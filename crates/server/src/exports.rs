@@ -344,7 +344,13 @@ fn group_rows(kind: &str, key: &str, figures: &Released<GroupFigures>) -> Bytes 
         Released::Shown(f) => {
             for d in &f.domains {
                 if d.withheld.is_some() {
-                    out.extend_from_slice(&csv_line(&[kind.into(), key.into(), WITHHELD.into(), "domain".into(), d.code.clone()]));
+                    out.extend_from_slice(&csv_line(&[
+                        kind.into(),
+                        key.into(),
+                        WITHHELD.into(),
+                        "domain".into(),
+                        d.code.clone(),
+                    ]));
                     continue;
                 }
                 let Some(s) = &d.stats else { continue };
@@ -359,7 +365,13 @@ fn group_rows(kind: &str, key: &str, figures: &Released<GroupFigures>) -> Bytes 
             }
             for i in &f.items {
                 if i.withheld.is_some() {
-                    out.extend_from_slice(&csv_line(&[kind.into(), key.into(), WITHHELD.into(), "item".into(), i.code.clone()]));
+                    out.extend_from_slice(&csv_line(&[
+                        kind.into(),
+                        key.into(),
+                        WITHHELD.into(),
+                        "item".into(),
+                        i.code.clone(),
+                    ]));
                     continue;
                 }
                 let Some(s) = &i.stats else { continue };
