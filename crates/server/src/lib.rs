@@ -14,6 +14,7 @@ pub mod health;
 pub mod metrics;
 pub mod openapi;
 pub mod rate_limit;
+pub mod rest_body;
 pub mod rest_error;
 pub mod startup;
 pub mod telemetry;
