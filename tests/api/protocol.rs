@@ -19,6 +19,60 @@ async fn get_serves_graphiql_and_never_executes_an_operation() {
     assert_eq!(app.db.snapshot().await, before, "a GET never executes anything");
 }
 
+/// The `<script …>` tags of a page, as written.
+fn script_tags(html: &str) -> Vec<&str> {
+    html.match_indices("<script").filter_map(|(at, _)| html[at..].find('>').map(|end| &html[at..=at + end])).collect()
+}
+
+#[tokio::test]
+async fn graphiql_loads_only_pinned_scripts_with_integrity_under_a_content_security_policy() {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    // Found by an outside check: the page loaded floating versions (`react@18`, `graphiql@4`)
+    // from a CDN with no integrity and no CSP, on the origin where users paste tokens.
+    let app = spawn_app().await;
+    let response = app.http().get(format!("{}/graphql", app.address)).send().await.expect("answers");
+    assert_eq!(response.status(), StatusCode::OK, "development serves GraphiQL");
+    let csp = response
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .expect("a Content-Security-Policy header")
+        .to_owned();
+    let html = response.text().await.expect("a body");
+    let directive = |name: &str| {
+        csp.split(';').map(str::trim).find(|d| d.starts_with(&format!("{name} "))).unwrap_or_default().to_owned()
+    };
+    let script_src = directive("script-src");
+    assert!(!script_src.contains("'unsafe-inline'") && !script_src.contains("'unsafe-eval'"), "{csp}");
+    assert_eq!(directive("connect-src"), "connect-src 'self'", "the page talks only to this origin: {csp}");
+    assert_eq!(directive("frame-ancestors"), "frame-ancestors 'none'", "{csp}");
+    let tags = script_tags(&html);
+    assert!(tags.len() >= 3, "React, React DOM, GraphiQL and the page's own script: {html}");
+    for tag in &tags {
+        if let Some(src) = tag.split("src=\"").nth(1).and_then(|rest| rest.split('"').next()) {
+            let version = src.split('@').nth(1).and_then(|v| v.split('/').next()).unwrap_or_default();
+            assert_eq!(version.split('.').count(), 3, "{src} is an exact version");
+            assert!(tag.contains("integrity=\"sha384-"), "{tag} has an integrity hash");
+            assert!(script_src.contains("https://unpkg.com"), "{src} is allowed by the policy");
+        } else {
+            let start = html.find(tag).expect("the tag") + tag.len();
+            let body = &html[start..start + html[start..].find("</script>").expect("closed")];
+            let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(body.as_bytes()));
+            assert!(script_src.contains(&format!("'sha256-{hash}'")), "the inline script is allowed by its hash");
+        }
+    }
+    for link in html.match_indices("<link").map(|(at, _)| &html[at..at + html[at..].find('>').unwrap_or(0)]) {
+        assert!(link.contains("integrity=\"sha384-"), "{link} has an integrity hash");
+    }
+
+    let off = spawn_app_with(|settings| settings.graphiql = Some(false)).await;
+    let response = off.http().get(format!("{}/graphql", off.address)).send().await.expect("answers");
+    assert_eq!(response.status(), StatusCode::NOT_FOUND, "switched off (the production default), no page");
+    let body = response.text().await.expect("a body");
+    assert!(!body.contains("<script"), "{body}");
+}
+
 #[tokio::test]
 async fn only_json_posts_are_executed() {
     let app = spawn_app().await;

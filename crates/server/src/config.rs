@@ -210,6 +210,10 @@ pub struct Settings {
     /// when the connection comes from one of them is the client taken from that header (the
     /// rightmost address that is not itself a trusted proxy). Empty: the header is ignored.
     pub trusted_proxies: Vec<String>,
+    /// Whether `GET /graphql` serves the GraphiQL page (pinned scripts with integrity hashes and
+    /// a Content-Security-Policy). Unset: on in development and under `orb serve --demo`, off
+    /// in production, where the page answers `NOT_FOUND`.
+    pub graphiql: Option<bool>,
     /// GraphQL protections.
     pub graphql: GraphqlSettings,
     /// Tokens.
@@ -239,6 +243,7 @@ impl Default for Settings {
             workers: 0,
             metrics_enabled: true,
             trusted_proxies: Vec::new(),
+            graphiql: None,
             graphql: GraphqlSettings::default(),
             jwt: JwtSettings::default(),
             rate_limits: RateLimitSettings::default(),
@@ -323,6 +328,11 @@ impl Settings {
         })
     }
 
+    /// Whether GraphiQL is served, for a service started with or without the demo.
+    pub fn graphiql_enabled(&self, demo: bool) -> bool {
+        self.graphiql.unwrap_or(demo || self.mode == Mode::Development)
+    }
+
     /// The request time limit.
     pub fn request_timeout(&self) -> Duration {
         Duration::from_millis(self.request_timeout_ms)
@@ -357,6 +367,16 @@ mod tests {
         assert!(settings.validate().is_ok());
         settings.jwt.secret = Some(SecretString::from(DEVELOPMENT_JWT_SECRET));
         assert!(settings.validate().is_err());
+    }
+
+    #[test]
+    fn graphiql_is_on_in_development_and_the_demo_and_off_in_production_unless_set() {
+        let production = Settings { mode: Mode::Production, ..Settings::default() };
+        assert!(Settings::default().graphiql_enabled(false));
+        assert!(!production.graphiql_enabled(false));
+        assert!(production.graphiql_enabled(true), "orb serve --demo");
+        let off = Settings { graphiql: Some(false), ..Settings::default() };
+        assert!(!off.graphiql_enabled(true), "an explicit setting wins");
     }
 
     #[test]

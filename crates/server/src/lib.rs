@@ -9,6 +9,7 @@ pub mod config;
 pub mod database;
 pub mod demo;
 pub mod exports;
+pub mod graphiql;
 pub mod graphql_http;
 pub mod health;
 pub mod metrics;
