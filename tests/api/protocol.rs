@@ -270,6 +270,52 @@ async fn a_slow_statement_is_cancelled_and_its_connection_returns_to_the_pool() 
 }
 
 #[tokio::test]
+async fn a_room_on_one_address_exchanges_its_codes_while_a_guesser_there_is_stopped() {
+    // Found by an outside check: the limit counted every exchange, so a meeting of 60 people on
+    // one venue Wi-Fi (one address) was throttled at the 31st. Only failed exchanges count now.
+    let app = spawn_app_with(|s| s.rate_limits.code_exchange_per_minute = 5).await;
+    let lead = app.sign_in("lead@calaveras.demo.orb").await;
+    let instruments =
+        lead.graphql("{ instruments(owner: { state: true }) { key latestPublished { id } } }", json!({})).await;
+    let version = orb_tests::state_instrument_version(instruments.ok());
+    let input = json!({
+        "countyId": app.county_id("calaveras").await,
+        "instrumentVersionId": version,
+        "title": "All-hands meeting",
+        "opensAt": (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339(),
+        "closesAt": (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339(),
+        "perspectives": ["SUPERVISOR"],
+        "anonymity": "ANONYMOUS",
+        "minGroupSize": 5,
+    });
+    let (_, codes) = lead.open_wave_with_codes(input, 60).await;
+    let exchange = "mutation($code: String!) { startResponse(code: $code) { token } }";
+    let room = app.anonymous();
+    // A few people mistype first: misses below the budget do not stop anyone.
+    for typo in ["0000-0000-0000-0000", "1111-1111-1111-1111", "not a code"] {
+        let missed = room.graphql(exchange, json!({ "code": typo })).await;
+        assert_ne!(missed.error_code().as_deref(), Some("RATE_LIMITED"), "{}", missed.body);
+    }
+    for code in &codes {
+        let started = room.graphql(exchange, json!({ "code": code })).await;
+        assert!(started.ok()["startResponse"]["token"].is_string(), "every valid code is exchanged: {}", started.body);
+    }
+    // A guesser on the same address: two more misses use up the budget of five…
+    for guess in ["2222-2222-2222-2222", "3333-3333-3333-3333"] {
+        let missed = room.graphql(exchange, json!({ "code": guess })).await;
+        assert_ne!(missed.error_code().as_deref(), Some("RATE_LIMITED"), "{}", missed.body);
+    }
+    // …and the next attempt waits, whatever it holds: a guess is not even tried.
+    for attempt in ["4444-4444-4444-4444", codes[0].as_str()] {
+        let limited = room.graphql(exchange, json!({ "code": attempt })).await;
+        assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS, "{}", limited.body);
+        limited.expect_code("RATE_LIMITED");
+    }
+    let attendee = room.graphql("{ messageTestByCode(code: \"5555-5555-5555-5555\") { __typename } }", json!({})).await;
+    attendee.expect_code("RATE_LIMITED");
+}
+
+#[tokio::test]
 async fn sign_in_attempts_and_code_exchanges_are_rate_limited_per_client() {
     let app = spawn_app_with(|s| {
         s.rate_limits.login_per_minute = 3;

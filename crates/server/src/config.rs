@@ -151,9 +151,13 @@ impl Default for GraphqlSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct RateLimitSettings {
-    /// Sign-in attempts per minute per client.
+    /// Sign-in attempts per minute per client (IPv6: per /64); password changes count too,
+    /// and are also limited to as many per minute per account.
     pub login_per_minute: u32,
-    /// Survey-code exchanges (`startResponse`) per minute per client.
+    /// *Failed* survey and attendee code exchanges (`startResponse`, `messageTestByCode`,
+    /// `giveMessageFeedbackByCode` with a malformed or unknown code) per minute per client
+    /// (IPv6: per /64); past it the client waits before any exchange. Successful exchanges are
+    /// not limited, so a room on one network is never throttled.
     pub code_exchange_per_minute: u32,
 }
 
