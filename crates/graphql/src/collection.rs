@@ -32,11 +32,36 @@ pub trait RespondentTokens: Send + Sync {
     fn issue(&self, scope: &RespondentScope) -> Result<(String, u64), String>;
 }
 
-/// Limits how often one client may exchange survey codes (guessing codes, flooding an open
-/// link). The server provides it, bound to the requesting client.
+/// Limits on one client's guesses: failed survey and attendee code exchanges, and password
+/// checks behind an access token. The server provides it, bound to the requesting client.
 pub trait ClientLimits: Send + Sync {
-    /// `Err(seconds to wait)` when the client has exchanged too many codes lately.
+    /// `Err(seconds to wait)` when the client has failed too many code exchanges lately.
     fn check_code_exchange(&self) -> Result<(), u64>;
+    /// Told that an exchange failed: the code did not parse or opened nothing.
+    fn code_exchange_failed(&self);
+    /// `Err(seconds to wait)` when `account`'s password, or this client, was tried too often.
+    fn check_password_attempt(&self, account: orb_domain::ids::UserId) -> Result<(), u64>;
+}
+
+/// The outcome of a code exchange, told to the client's limits when it failed because the code
+/// is malformed or unknown (a guess: `NOT_FOUND`, or `BAD_USER_INPUT` on `code`); a refusal of
+/// a real code (a closed survey) or of the rest of the input is no guess.
+pub(crate) fn exchange_outcome<T>(ctx: &Context<'_>, outcome: ApiResult<T>) -> ApiResult<T> {
+    if let Err(error) = &outcome {
+        let text = |key: &str| match error.extensions.as_ref().and_then(|e| e.get(key)) {
+            Some(async_graphql::Value::String(value)) => Some(value.clone()),
+            _ => None,
+        };
+        let guess = match text("code").as_deref() {
+            Some("NOT_FOUND") => true,
+            Some("BAD_USER_INPUT") => text("field").as_deref() == Some("code"),
+            _ => false,
+        };
+        if guess && let Ok(limits) = ctx.data::<Arc<dyn ClientLimits>>() {
+            limits.code_exchange_failed();
+        }
+    }
+    outcome
 }
 
 /// Told of the submissions an operation accepted, for the service's metrics. The server
@@ -867,8 +892,11 @@ impl CollectionMutation {
         if let Ok(limits) = ctx.data::<Arc<dyn ClientLimits>>() {
             limits.check_code_exchange().map_err(rate_limited)?;
         }
-        let code = AccessCode::parse("code", &code).api()?;
-        let (scope, response) = store::start_response(session, &code, language.as_deref(), Utc::now()).await.api()?;
+        let opened = match AccessCode::parse("code", &code).api() {
+            Ok(code) => store::start_response(session, &code, language.as_deref(), Utc::now()).await.api(),
+            Err(malformed) => Err(malformed),
+        };
+        let (scope, response) = exchange_outcome(ctx, opened)?;
         let tokens =
             ctx.data::<Arc<dyn RespondentTokens>>().map_err(|_| coded("internal error", "INTERNAL_SERVER_ERROR"))?;
         let (token, expires_in) = tokens.issue(&scope).map_err(|e| {
