@@ -21,6 +21,7 @@ mod instruments;
 mod operations;
 mod people;
 mod protocol;
+mod respondent_privacy;
 mod results;
 mod row_level_security;
 mod secrets_in_logs;
