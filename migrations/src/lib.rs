@@ -45,6 +45,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("m0011_definer_search_path", include_str!("../sql/0011_definer_search_path.sql")),
     ("m0012_inline_tenant_settings", include_str!("../sql/0012_inline_tenant_settings.sql")),
     ("m0013_open_user_request", include_str!("../sql/0013_open_user_request.sql")),
+    ("m0014_respondent_privacy", include_str!("../sql/0014_respondent_privacy.sql")),
 ];
 
 /// The migrator the `orb` binary and the tests run.

@@ -234,7 +234,8 @@ struct Outcome {
     plan: Plan,
     /// Whether a submission with its key left the client at least once.
     sent: bool,
-    /// The response id the service acknowledged the submission with.
+    /// The idempotency key the service acknowledged a submission for (the acknowledgement
+    /// names no response and carries none of its content).
     acknowledged: Option<String>,
     /// Why it ended unacknowledged.
     failure: Option<String>,
@@ -243,7 +244,7 @@ struct Outcome {
 const START: &str = "mutation($code: String!) { startResponse(code: $code) { token status } }";
 const FETCH: &str = "{ myResponse { status survey { title } answers } }";
 const SAVE: &str = "mutation($input: AnswersInput!) { saveResponse(input: $input) { status } }";
-const SUBMIT: &str = "mutation($input: AnswersInput!, $key: String!) { submitResponse(input: $input, idempotencyKey: $key) { id status } }";
+const SUBMIT: &str = "mutation($input: AnswersInput!, $key: String!) { submitResponse(input: $input, idempotencyKey: $key) { status submittedOn } }";
 
 /// Retries per step, across respondents.
 #[derive(Debug, Default)]
@@ -293,14 +294,8 @@ async fn respond(client: Client, plan: Plan, began: Instant, deadline: Instant, 
     let variables = json!({ "input": plan.submitted, "key": plan.key });
     match client.until_answered(Some(&token), SUBMIT, variables, deadline, &retries.submit).await {
         Ok(data) if data["submitResponse"]["status"] == "SUBMITTED" => {
-            outcome.acknowledged = data["submitResponse"]["id"].as_str().map(str::to_owned);
-            println!(
-                "acknowledged: respondent {} in {}, response {}, key {}",
-                plan.number,
-                plan.county,
-                outcome.acknowledged.as_deref().unwrap_or("(no id)"),
-                plan.key
-            );
+            outcome.acknowledged = Some(plan.key.clone());
+            println!("acknowledged: respondent {} in {}, key {}", plan.number, plan.county, plan.key);
             outcome
         }
         Ok(data) => failed(outcome, format!("submit answered {data}")),
@@ -514,7 +509,7 @@ fn reconcile(outcomes: &[Outcome], stored: &[Stored]) -> (Figures, Vec<String>) 
             Some(id) => {
                 figures.acknowledged += 1;
                 entry.0 += 1;
-                let found = submitted.iter().any(|s| &s.id == id && s.key.as_deref() == Some(&outcome.plan.key));
+                let found = submitted.iter().filter(|s| s.key.as_deref() == Some(id.as_str())).count() == 1;
                 if !found {
                     figures.acknowledged_but_missing += 1;
                     problems.push(format!("respondent {} was acknowledged with {id}, not stored", outcome.plan.number));

@@ -31,7 +31,7 @@ async fn start(app: &TestApp, code: &str) -> Caller {
     app.with_token(started.ok()["startResponse"]["token"].as_str().expect("a token"))
 }
 
-const SUBMIT: &str = "mutation($input: AnswersInput!, $key: String!) { submitResponse(input: $input, idempotencyKey: $key) { id status } }";
+const SUBMIT: &str = "mutation($input: AnswersInput!, $key: String!) { submitResponse(input: $input, idempotencyKey: $key) { status submittedOn } }";
 
 fn answers() -> Value {
     json!({ "answers": { "FIT1": 4, "FIT2": 5, "CLIMATE1": 2 }, "perspective": "SUPERVISOR" })
@@ -43,11 +43,12 @@ async fn a_retried_submission_is_the_same_submission() {
     let (administration, codes) = open_survey(&app, 1).await;
     let respondent = start(&app, &codes[0]).await;
     let first = respondent.graphql(SUBMIT, json!({ "input": answers(), "key": "retry-key-0001" })).await;
-    let id = first.ok()["submitResponse"]["id"].clone();
+    let receipt = first.ok()["submitResponse"].clone();
+    assert_eq!(receipt["status"], "SUBMITTED");
     let before = app.db.snapshot().await;
     for _ in 0..3 {
         let again = respondent.graphql(SUBMIT, json!({ "input": answers(), "key": "retry-key-0001" })).await;
-        assert_eq!(again.ok()["submitResponse"]["id"], id, "a retry returns the same response");
+        assert_eq!(again.ok()["submitResponse"], receipt, "a retry is acknowledged as the stored submission");
     }
     assert_eq!(app.db.snapshot().await, before, "and stores nothing new");
     let changed = respondent
@@ -108,9 +109,14 @@ async fn concurrent_submissions_of_one_code_end_in_one_response() {
     let other = start(&app, &open_survey(&app, 1).await.1[0]).await;
     let same_key =
         join_all((0..6).map(|_| other.graphql(SUBMIT, json!({ "input": answers(), "key": "same-key-0001" })))).await;
-    let ids: std::collections::BTreeSet<String> =
-        same_key.iter().map(|o| o.ok()["submitResponse"]["id"].as_str().unwrap_or_default().to_owned()).collect();
-    assert_eq!(ids.len(), 1, "every retry answers with the one response");
+    for outcome in &same_key {
+        assert_eq!(outcome.ok()["submitResponse"]["status"], "SUBMITTED", "every retry hears it succeeded");
+    }
+    assert_eq!(
+        app.count("responses WHERE submit_key = 'same-key-0001' AND status = 'submitted'").await,
+        1,
+        "and they are one response"
+    );
 }
 
 #[tokio::test]
@@ -139,10 +145,8 @@ async fn a_respondent_resumes_after_the_service_restarts() {
     let submitted =
         resumed.graphql(SUBMIT, json!({ "input": { "answers": { "FIT2": 3 } }, "key": "resume-key-001" })).await;
     assert_eq!(submitted.ok()["submitResponse"]["status"], "SUBMITTED");
-    let done = resumed.graphql("{ myResponse { status answers } }", json!({})).await;
-    assert_eq!(
-        done.ok()["myResponse"],
-        json!({ "status": "SUBMITTED", "answers": {} }),
-        "once submitted, the token shows that it was, and no answer"
-    );
+    let done = app.db.scalar_text("SELECT answers::text FROM responses WHERE submit_key = 'resume-key-001'").await;
+    assert_eq!(done, r#"{"FIT1": 2, "FIT2": 3, "TEAMS1": 5}"#, "what was saved before the restart is submitted");
+    // Once submitted, the token opens nothing again.
+    resumed.graphql("{ myResponse { answers } }", json!({})).await.expect_code("CONFLICT");
 }

@@ -22,6 +22,7 @@ mod operations;
 mod passwords;
 mod people;
 mod protocol;
+mod respondent_privacy;
 mod results;
 mod row_level_security;
 mod secrets_in_logs;

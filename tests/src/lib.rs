@@ -277,6 +277,7 @@ impl TestApp {
             acquire_timeout: Duration::from_secs(5),
             statement_timeout,
             frozen_answers: orb_store::frozen::DEFAULT_BUDGET,
+            response_key: self.settings.privacy.response_key().expect("the response key"),
         })
         .await
         .expect("the runtime store opens")

@@ -194,11 +194,12 @@ impl AccessCode {
         self.0.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join("-")
     }
 
-    /// The id of the response this invitation code opens: derived from the code by a one-way
-    /// hash, so the database cannot join the invitation to the response without the code, and
-    /// a code exchanged twice (a resume, a retry) always reaches the same response.
-    pub fn response_id(&self) -> crate::ids::ResponseId {
-        let digest = self.hash("response");
+    /// The id of the response this invitation code opens: an HMAC-SHA256 of the code under the
+    /// service's response key ([`ResponseKey`]), so a code exchanged twice (a resume, a retry)
+    /// reaches the same response, while neither the database nor anyone holding the codes (the
+    /// lead who issued them) can compute which id, and so which row, a code opened.
+    pub fn response_id(&self, key: &ResponseKey) -> crate::ids::ResponseId {
+        let digest = key.mac(b"orb.response-id", self.0.as_bytes());
         let mut bytes = [0u8; 16];
         bytes.copy_from_slice(&digest[..16]);
         crate::ids::ResponseId(uuid::Builder::from_random_bytes(bytes).into_uuid())
@@ -212,6 +213,48 @@ impl AccessCode {
         hash.update([0]);
         hash.update(self.0.as_bytes());
         hash.finalize().to_vec()
+    }
+}
+
+/// The service's secret for what must not be computable from a code or from the database: the
+/// ids of invitation responses and the order raw rows are listed in. Configured
+/// (`privacy.response_key`), never stored in the database, and never rotated: a new key would
+/// stop in-progress invitation responses from resuming by their code.
+#[derive(Clone)]
+pub struct ResponseKey(Vec<u8>);
+
+/// The shortest response key accepted, in bytes.
+pub const RESPONSE_KEY_MIN_BYTES: usize = 32;
+
+impl ResponseKey {
+    /// A key from its configured bytes; `None` when shorter than [`RESPONSE_KEY_MIN_BYTES`].
+    pub fn new(secret: &[u8]) -> Option<Self> {
+        (secret.len() >= RESPONSE_KEY_MIN_BYTES).then(|| Self(secret.to_vec()))
+    }
+
+    /// HMAC-SHA256 of `message` under the key, for one `purpose` (domain separation).
+    fn mac(&self, purpose: &[u8], message: &[u8]) -> [u8; 32] {
+        use hmac::{Hmac, Mac};
+        // An HMAC key may have any length: `new_from_slice` cannot fail for HMAC.
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.0) else { return [0; 32] };
+        mac.update(purpose);
+        mac.update(&[0]);
+        mac.update(message);
+        mac.finalize().into_bytes().into()
+    }
+
+    /// The salt raw rows of one closed wave are ordered by (each response sorted by
+    /// `sha256(salt || id)`): fixed while the wave stays closed (`closed_at`), unrelated to
+    /// response ids, codes or submission order, and not computable without the key.
+    pub fn raw_order_salt(&self, administration: uuid::Uuid, closed_at: DateTime<Utc>) -> Vec<u8> {
+        let message = format!("{administration}/{}", closed_at.timestamp_micros());
+        self.mac(b"orb.raw-order", message.as_bytes()).to_vec()
+    }
+}
+
+impl fmt::Debug for ResponseKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ResponseKey(<redacted>)")
     }
 }
 
@@ -497,12 +540,18 @@ mod tests {
         let typed = printed.to_lowercase().replace('-', " ");
         assert_eq!(AccessCode::parse("code", &typed).map(|c| c.hash("invite")), Ok(code.hash("invite")));
         assert_ne!(code.hash("invite"), code.hash("resume"));
+        let key = ResponseKey::new(&[7; 32]).expect("32 bytes");
         assert_eq!(
-            AccessCode::parse("code", &printed).map(|c| c.response_id()),
-            Ok(code.response_id()),
+            AccessCode::parse("code", &printed).map(|c| c.response_id(&key)),
+            Ok(code.response_id(&key)),
             "a code always opens the same response"
         );
-        assert_ne!(AccessCode::generate(&mut rng).response_id(), code.response_id());
+        assert_ne!(AccessCode::generate(&mut rng).response_id(&key), code.response_id(&key));
+        let other_key = ResponseKey::new(&[8; 32]).expect("32 bytes");
+        assert_ne!(code.response_id(&other_key), code.response_id(&key), "the id depends on the key");
+        let unkeyed = code.hash("response");
+        assert_ne!(&code.response_id(&key).0.as_bytes()[..6], &unkeyed[..6], "nor is it the old unkeyed hash");
+        assert!(ResponseKey::new(&[1; 31]).is_none(), "a short key is refused");
         assert!(AccessCode::parse("code", "too-short").is_err());
         assert!(AccessCode::parse("code", "UUUU-UUUU-UUUU-UUUU").is_err(), "U is not a symbol");
         assert_eq!(

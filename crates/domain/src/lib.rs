@@ -15,6 +15,7 @@ pub mod instrument;
 mod map_based;
 pub mod people;
 pub mod privacy;
+pub mod raw_rows;
 pub mod results;
 pub mod scoring;
 pub mod text;

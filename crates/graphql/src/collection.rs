@@ -257,9 +257,13 @@ impl Administration {
     }
 
     /// Submitted responses with their raw answers, paged: the API's door to what the CSV export
-    /// (`/exports/administrations/{id}/responses.csv`) gives. The county's lead only; each page
-    /// read is audited (`export.raw`). Respondents are numbered for the listing and no response
-    /// id is given. A cursor taken before more responses were submitted is refused (`CONFLICT`).
+    /// (`/exports/administrations/{id}/responses.csv`) gives. The county's lead only, once the
+    /// survey has closed (`CONFLICT` while open, an interim cut included); from the first read
+    /// on, the survey cannot reopen. Each page read is audited (`export.raw`). Respondents are
+    /// numbered in an order fixed for the closed survey and unrelated to codes or ids; no
+    /// response id is given; perspective, unit and language are blanked where they would place
+    /// a row in a group below the minimum. A cursor taken before more responses were submitted
+    /// is refused (`CONFLICT`).
     #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1")]
     async fn responses(
         &self,
@@ -277,7 +281,7 @@ impl Administration {
             listing.page,
             request.after.is_some(),
             |(seen, _)| encode_cursor(&RespondentCursor { seen: *seen, submitted }.to_string()),
-            |(respondent, response)| SubmittedResponse { respondent, response, version: Arc::clone(&version) },
+            |(respondent, row)| SubmittedResponse { respondent, row, version: Arc::clone(&version) },
         )))
     }
 
@@ -400,51 +404,59 @@ impl CollectionQuery {
         found(store::by_id(session.db(), administration).await.api()?, "administration").map(Administration)
     }
 
-    /// The respondent's own response (respondent token).
+    /// The respondent's own response (respondent token), while it is in progress and the
+    /// survey is open. Once submitted it is never shown again, to anyone holding the token or
+    /// the code: `CONFLICT` ("already submitted, thank you"), with no answers.
     async fn my_response(&self, ctx: &Context<'_>) -> ApiResult<RespondentResponse> {
         let session = session(ctx)?;
         Ok(RespondentResponse(store::my_response(session, Utc::now()).await.api()?))
     }
 }
 
-/// A submitted response as its county's lead reads raw answers: numbered for the listing,
-/// with no id (in anonymous mode an id derives from the invitation code the lead handed out).
+/// A submitted response as its county's lead reads raw answers: numbered for the listing, in an
+/// order fixed for the closed survey and unrelated to codes or ids, with no id, and with the
+/// group attributes blanked that would place it in a group below the minimum.
 pub struct SubmittedResponse {
     respondent: u64,
-    response: responses::Model,
+    row: results_store::RawRow,
     version: Arc<InstrumentDocument>,
 }
 
 /// A submitted response with its raw answers, as the county's lead reads them.
 #[Object]
 impl SubmittedResponse {
-    /// Its number in this listing, from 1 (the CSV export's `respondent`).
+    /// Its number in this listing, from 1 (the CSV export's `respondent`), in an order fixed for
+    /// the closed survey and unrelated to invitation codes, response ids or submission order.
     async fn respondent(&self) -> u64 {
         self.respondent
     }
 
+    /// The perspective answered from; `null` where none was given, or where showing it would
+    /// place the row, alone or with its unit and language, in a group below the survey's
+    /// minimum (such a value is blank on every row that has it).
     async fn perspective(&self) -> Option<Perspective> {
-        self.response.perspective.as_deref().and_then(orb_domain::collection::Perspective::from_stored).map(Into::into)
+        self.row.shown.perspective.as_deref().and_then(orb_domain::collection::Perspective::from_stored).map(Into::into)
     }
 
-    /// The unit answered for.
+    /// The unit answered for; `null` where none was given, or blanked as `perspective` is.
     async fn org_unit_id(&self) -> Option<ID> {
-        self.response.org_unit_id.map(|u| ID(u.to_string()))
+        self.row.shown.unit.map(|u| ID(u.to_string()))
     }
 
-    async fn language(&self) -> &str {
-        &self.response.language
+    /// The language answered in; `null` where blanked as `perspective` is.
+    async fn language(&self) -> Option<&str> {
+        self.row.shown.language.as_deref()
     }
 
     /// The day it was submitted (anonymous surveys keep no finer time).
     async fn submitted_on(&self) -> ApiResult<chrono::NaiveDate> {
-        stored(self.response.submitted_on)
+        stored(self.row.submitted_on)
     }
 
     /// Its answers in the version's item order, free text included; unanswered items are left out.
     async fn answers(&self) -> Vec<RawAnswer> {
         self.version
-            .answers_in_order(&self.response.answers)
+            .answers_in_order(&self.row.answers)
             .map(|(item, value)| RawAnswer { item: item.code.clone(), value: Json(value.clone()) })
             .collect()
     }
@@ -460,16 +472,19 @@ pub struct RawAnswer {
     pub value: Json<serde_json::Value>,
 }
 
-/// A respondent's response as they see it. Once submitted it shows only that it was submitted
-/// (and on which day): whoever holds the code or the token — a printed slip, the lead's list
-/// of codes — never reads the answers, perspective or unit again.
-pub struct RespondentResponse(pub responses::Model);
-
-impl RespondentResponse {
-    fn submitted(&self) -> bool {
-        self.0.status == "submitted"
-    }
+/// The acknowledgement of a submission: that it is in and on which day, nothing of what it
+/// says (a retry with the same idempotency key gets the same acknowledgement, so a device that
+/// lost the answer hears it succeeded without the answers coming back).
+#[derive(SimpleObject)]
+pub struct SubmissionReceipt {
+    /// Always `SUBMITTED`.
+    pub status: ResponseStatus,
+    /// The day it was submitted (anonymous surveys keep no finer time).
+    pub submitted_on: Option<chrono::NaiveDate>,
 }
+
+/// A respondent's response in progress, as they see it.
+pub struct RespondentResponse(pub responses::Model);
 
 #[Object]
 impl RespondentResponse {
@@ -485,28 +500,18 @@ impl RespondentResponse {
         &self.0.language
     }
 
-    /// The perspective answered from; `null` once submitted.
     async fn perspective(&self) -> Option<Perspective> {
-        if self.submitted() {
-            return None;
-        }
         self.0.perspective.as_deref().and_then(orb_domain::collection::Perspective::from_stored).map(Into::into)
     }
 
-    /// The unit answered for; `null` once submitted.
+    /// The unit answered for.
     async fn org_unit_id(&self) -> Option<ID> {
-        if self.submitted() {
-            return None;
-        }
         self.0.org_unit_id.map(|u| ID(u.to_string()))
     }
 
-    /// Answers saved so far, by item code; empty once submitted.
-    async fn answers(&self) -> Json<serde_json::Value> {
-        if self.submitted() {
-            return Json(serde_json::json!({}));
-        }
-        Json(self.0.answers.clone())
+    /// Answers saved so far, by item code.
+    async fn answers(&self) -> Json<&serde_json::Value> {
+        Json(&self.0.answers)
     }
 
     /// The day it was submitted (anonymous surveys keep no finer time).
@@ -878,7 +883,9 @@ impl CollectionMutation {
     }
 
     /// Exchanges a survey code for a respondent token. No account needed. An invitation code
-    /// always reaches the same response (to resume); an open link starts a new one.
+    /// reaches its response again while it is in progress (to resume); an open link starts a
+    /// new one. Outside the survey's window every code answers `CONFLICT`, used or not; a code
+    /// whose response is submitted gets no token, only `CONFLICT` "already submitted, thank you".
     async fn start_response(
         &self,
         ctx: &Context<'_>,
@@ -917,13 +924,14 @@ impl CollectionMutation {
     }
 
     /// Submits the response, exactly once (respondent token). A retry with the same
-    /// idempotency key and content returns the stored submission.
+    /// idempotency key and content gets the same acknowledgement; the acknowledgement never
+    /// carries the answers, perspective or unit back.
     async fn submit_response(
         &self,
         ctx: &Context<'_>,
         input: AnswersInput,
         idempotency_key: String,
-    ) -> ApiResult<RespondentResponse> {
+    ) -> ApiResult<SubmissionReceipt> {
         let session = session(ctx)?;
         session.principal().as_respondent().api()?;
         let key = orb_domain::collection::idempotency_key("idempotencyKey", &idempotency_key).api()?;
@@ -932,6 +940,6 @@ impl CollectionMutation {
         if let Some(tally) = tally(ctx) {
             tally.responses_submitted(1);
         }
-        Ok(RespondentResponse(submitted))
+        Ok(SubmissionReceipt { status: ResponseStatus::Submitted, submitted_on: submitted.submitted_on })
     }
 }

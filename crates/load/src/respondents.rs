@@ -153,7 +153,8 @@ async fn write_submission(
              VALUES ($1, $2, $3, 'invitation', 'submitted', 'SOCIAL_WORKER', 'en', $4, $5, $6, current_date)",
             [
                 invitation.county_id.into(),
-                invitation.code.response_id().0.into(),
+                // Any id: the keyed id is the service's to compute (it holds the response key).
+                uuid::Uuid::new_v4().into(),
                 invitation.administration_id.into(),
                 Value::Object(answers).into(),
                 uuid::Uuid::new_v4().to_string().into(),
@@ -171,13 +172,14 @@ async fn write_submission(
     transaction.commit().await
 }
 
-/// Submitted responses stored for `invitations` (their ids derive from their codes).
+/// Submitted responses stored for `invitations`, counted by their invitations (a response's id
+/// is keyed with the service's secret, so it cannot be derived from the code here).
 pub async fn stored(db: &DatabaseConnection, invitations: &[OpenInvitation]) -> anyhow::Result<i64> {
-    let ids: Vec<uuid::Uuid> = invitations.iter().map(|i| i.code.response_id().0).collect();
+    let ids: Vec<uuid::Uuid> = invitations.iter().map(|i| i.invitation_id).collect();
     let row = db
         .query_one_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "SELECT count(*) AS n FROM responses WHERE id = ANY($1) AND status = 'submitted'",
+            "SELECT count(*) AS n FROM invitations WHERE id = ANY($1) AND status = 'submitted'",
             [ids.into()],
         ))
         .await?;

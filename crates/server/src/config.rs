@@ -17,6 +17,37 @@ pub const DEVELOPMENT_JWT_SECRET: &str = "orb-development-jwt-secret-do-not-use-
 /// The development password of the runtime role; production refuses to start with it.
 pub const DEVELOPMENT_RUNTIME_PASSWORD: &str = "orb-app-development-password";
 
+/// The development response key; production refuses to start with it.
+pub const DEVELOPMENT_RESPONSE_KEY: &str = "orb-development-response-key-do-not-use-in-production";
+
+/// Privacy secrets.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct PrivacySettings {
+    /// Keys invitation responses' ids (an HMAC of the code) and the order raw rows are listed
+    /// in, so neither is computable from the codes or from the database. At least 32 bytes;
+    /// never rotate it: a new key stops in-progress invitation responses from resuming by code.
+    pub response_key: SecretString,
+}
+
+impl Default for PrivacySettings {
+    fn default() -> Self {
+        Self { response_key: SecretString::from(DEVELOPMENT_RESPONSE_KEY) }
+    }
+}
+
+impl PrivacySettings {
+    /// The key as the store uses it; refused when shorter than 32 bytes.
+    pub fn response_key(&self) -> Result<orb_domain::collection::ResponseKey, ConfigError> {
+        orb_domain::collection::ResponseKey::new(self.response_key.expose_secret().as_bytes()).ok_or_else(|| {
+            ConfigError::Invalid(format!(
+                "privacy.response_key must be at least {} bytes",
+                orb_domain::collection::RESPONSE_KEY_MIN_BYTES
+            ))
+        })
+    }
+}
+
 /// Development (readable logs, development secrets allowed) or production.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -224,6 +255,8 @@ pub struct Settings {
     pub jwt: JwtSettings,
     /// Per-client rate limits.
     pub rate_limits: RateLimitSettings,
+    /// Privacy secrets.
+    pub privacy: PrivacySettings,
 }
 
 impl Default for Settings {
@@ -251,6 +284,7 @@ impl Default for Settings {
             graphql: GraphqlSettings::default(),
             jwt: JwtSettings::default(),
             rate_limits: RateLimitSettings::default(),
+            privacy: PrivacySettings::default(),
         }
     }
 }
@@ -301,7 +335,13 @@ impl Settings {
         if self.jwt.access_ttl_seconds == 0 || self.jwt.refresh_ttl_seconds == 0 {
             return invalid("token lifetimes must be positive");
         }
+        self.privacy.response_key()?;
         if self.mode == Mode::Production {
+            if self.privacy.response_key.expose_secret() == DEVELOPMENT_RESPONSE_KEY {
+                return invalid(
+                    "production mode refuses the development response key: set ORB_PRIVACY__RESPONSE_KEY (32 bytes or more, never rotated)",
+                );
+            }
             if self.uses_development_jwt_secret() {
                 return invalid("production mode refuses the development JWT secret: set ORB_JWT__SECRET or jwt.keys");
             }
@@ -368,6 +408,10 @@ mod tests {
         settings.jwt.secret = Some(SecretString::from("a-real-secret-of-at-least-thirty-two-bytes!"));
         assert!(settings.validate().is_err(), "development runtime password must be refused");
         settings.runtime_database_password = SecretString::from("another-real-secret");
+        assert!(settings.validate().is_err(), "development response key must be refused");
+        settings.privacy.response_key = SecretString::from("too-short");
+        assert!(settings.validate().is_err(), "a short response key must be refused");
+        settings.privacy.response_key = SecretString::from("a-real-response-key-of-at-least-32-bytes");
         assert!(settings.validate().is_ok());
         settings.jwt.secret = Some(SecretString::from(DEVELOPMENT_JWT_SECRET));
         assert!(settings.validate().is_err());

@@ -27,6 +27,9 @@ pub enum DatabaseError {
     /// The runtime role is unsafe or cannot be derived.
     #[error("{0}")]
     Role(String),
+    /// A setting the store needs is unusable.
+    #[error("{0}")]
+    Config(String),
     /// The store could not be opened.
     #[error("store: {0}")]
     Store(#[from] orb_store::StoreError),
@@ -133,6 +136,7 @@ pub async fn open_store(settings: &Settings, runtime_url: &SecretString) -> Resu
         acquire_timeout: Duration::from_millis(settings.database_acquire_timeout_ms),
         statement_timeout: settings.request_timeout(),
         frozen_answers: settings.results_cache_responses,
+        response_key: settings.privacy.response_key().map_err(|e| DatabaseError::Config(e.to_string()))?,
     })
     .await?;
     Ok(store)

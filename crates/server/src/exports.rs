@@ -17,7 +17,7 @@ use orb_domain::ids::AdministrationId;
 use orb_domain::instrument::{InstrumentDocument, ItemKind};
 use orb_domain::results::{GroupFigures, Released};
 use orb_domain::scoring::Summary;
-use orb_store::results::RawFrom;
+use orb_store::results::{RawFrom, RawReading};
 use orb_store::{Caller, Store};
 
 use crate::auth::caller_of;
@@ -77,15 +77,15 @@ async fn open_raw_export(
     service: &ExportService,
     request: &HttpRequest,
     id: &str,
-) -> Result<(Caller, AdministrationId, orb_store::instruments::VersionRecord), RestError> {
+) -> Result<(Caller, AdministrationId, orb_store::instruments::VersionRecord, RawReading), RestError> {
     let caller = signed_in(request, &service.tokens)?;
     let administration = administration_id(id)?;
     let session = service.store.begin(caller, None).await?;
     let principal = session.principal().clone();
-    let (_, version) =
+    let (_, version, reading) =
         orb_store::results::start_raw_export(&session, |county| principal.as_lead_of(county), administration).await?;
     session.commit().await?;
-    Ok((caller, administration, version))
+    Ok((caller, administration, version, reading))
 }
 
 struct RawExport {
@@ -93,7 +93,8 @@ struct RawExport {
     caller: Caller,
     administration: AdministrationId,
     version: InstrumentDocument,
-    after: Option<uuid::Uuid>,
+    reading: RawReading,
+    after: RawFrom,
     respondents: u64,
     header: bool,
     done: bool,
@@ -115,13 +116,14 @@ pub async fn responses(
     request: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, RestError> {
-    let (caller, administration, version) = open_raw_export(&service, &request, &id).await?;
+    let (caller, administration, version, reading) = open_raw_export(&service, &request, &id).await?;
     let state = RawExport {
         store: service.store.clone(),
         caller,
         administration,
         version: version.document,
-        after: None,
+        reading,
+        after: RawFrom::Start,
         respondents: 0,
         header: false,
         done: false,
@@ -169,11 +171,18 @@ async fn next_page(state: &mut RawExport) -> Result<Option<Bytes>, orb_store::St
             .ok_or(orb_domain::Error::NotFound("administration"))?;
         session.principal().as_lead_of(orb_domain::ids::CountyId(administration.county_id))?
     };
-    let from = state.after.map_or(RawFrom::Start, RawFrom::AfterResponse);
-    let page = orb_store::results::raw_page(&session, &lead, state.administration, from, PAGE).await?;
+    let page = orb_store::results::raw_page(
+        &session,
+        &lead,
+        state.administration,
+        &state.reading,
+        state.after.clone(),
+        PAGE,
+    )
+    .await?;
     session.commit().await?;
     let Some(last) = page.last() else { return Ok(None) };
-    state.after = Some(last.id);
+    state.after = RawFrom::after(last);
     let mut chunk = Vec::new();
     for response in &page {
         state.respondents += 1;
@@ -185,9 +194,9 @@ async fn next_page(state: &mut RawExport) -> Result<Option<Bytes>, orb_store::St
             };
             let row = [
                 state.respondents.to_string(),
-                response.perspective.clone().unwrap_or_default(),
-                response.org_unit_id.map(|u| u.to_string()).unwrap_or_default(),
-                response.language.clone(),
+                response.shown.perspective.clone().unwrap_or_default(),
+                response.shown.unit.map(|u| u.to_string()).unwrap_or_default(),
+                response.shown.language.clone().unwrap_or_default(),
                 response.submitted_on.map(|d| d.to_string()).unwrap_or_default(),
                 item.domain.clone(),
                 item.code.clone(),
@@ -222,7 +231,7 @@ pub async fn dictionary(
     request: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, RestError> {
-    let (_, _, version) = open_raw_export(&service, &request, &id).await?;
+    let (_, _, version, reading) = open_raw_export(&service, &request, &id).await?;
     let doc = version.document;
     let language = doc.version.default_language.clone();
     let mut lines = vec![csv_line(
@@ -250,7 +259,35 @@ pub async fn dictionary(
             item.prompt.get(&language).cloned().unwrap_or_default(),
         ]));
     }
+    for (column, meaning) in row_columns(&reading) {
+        let cells = [column.to_owned(), String::new(), "COLUMN".into(), String::new(), String::new(), String::new(), String::new(), meaning];
+        lines.push(csv_line(&cells));
+    }
     Ok(csv_response("dictionary.csv", stream::iter(lines.into_iter().map(Ok))))
+}
+
+/// What the row columns of `responses.csv` mean, said in the dictionary: the respondent number
+/// and order, and the group attributes left blank where they would single out a small group.
+fn row_columns(reading: &RawReading) -> Vec<(&'static str, String)> {
+    let blank = "Blank where the respondent gave none, or where showing it would place the row in a group \
+                 below the survey's minimum reporting size (alone or with the row's other columns): such a \
+                 value is blanked on every row that has it, for the whole survey.";
+    let blanked = if reading.mask.is_empty() {
+        "Nothing is blanked in this survey.".to_owned()
+    } else {
+        "Some values are blanked in this survey.".to_owned()
+    };
+    vec![
+        (
+            "respondent",
+            "A number for this export only, in an order fixed for the closed survey and unrelated to \
+             invitation codes, response ids or submission order."
+                .to_owned(),
+        ),
+        ("perspective", format!("The perspective answered from. {blank} {blanked}")),
+        ("org_unit_id", format!("The unit answered for. {blank} {blanked}")),
+        ("language", format!("The language answered in. {blank} {blanked}")),
+    ]
 }
 
 /// The aggregates the caller may see, withheld groups included as such.

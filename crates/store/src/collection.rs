@@ -122,6 +122,11 @@ pub async fn set_status(
 ) -> StoreResult<administrations::Model> {
     let current = lock_own(change, lead, id).await?;
     transition(status_of(&current), to, current.results_released_at.is_some())?;
+    if to == AdministrationStatus::Open && current.raw_rows_read_at.is_some() {
+        // Raw rows read at this close and again at a later one would differ by exactly the
+        // late respondents' rows.
+        return Err(Refusal::conflict("the raw rows of this survey have been read; it cannot reopen").into());
+    }
     let mut model: administrations::ActiveModel = current.clone().into();
     model.status = Set(to.as_str().to_owned());
     match to {
@@ -218,7 +223,10 @@ pub async fn register_invitations(
     Ok(batch)
 }
 
-/// Revokes one code (the lead has the printed code) before it is used to submit.
+/// Revokes one code (the lead has the printed code): from now on it cannot start or submit.
+/// It answers the same whatever the code's state (never used, in progress, submitted, already
+/// revoked), so a revocation does not tell the lead who has submitted; a response submitted
+/// before still counts. Only a code that is not of this survey is refused.
 pub async fn revoke_invitation(
     change: &Change<'_>,
     lead: &LeadOf,
@@ -226,20 +234,15 @@ pub async fn revoke_invitation(
     code: &AccessCode,
 ) -> StoreResult<()> {
     let administration = lock_own(change, lead, id).await?;
-    let invitation = invitations::Entity::find()
+    let revoked = invitations::Entity::update_many()
+        .col_expr(invitations::Column::Revoked, sea_orm::sea_query::Expr::value(true))
         .filter(invitations::Column::AdministrationId.eq(administration.id))
         .filter(invitations::Column::CodeHash.eq(code.hash(CODE_PURPOSE)))
-        .one(change.db())
-        .await?
-        .ok_or(Refusal::invalid("code", "is not a code of this survey"))?;
-    match invitation.status.as_str() {
-        "submitted" => return Err(Refusal::conflict("the code has been used to submit; it cannot be revoked").into()),
-        "revoked" => return Err(Refusal::conflict("the code is already revoked").into()),
-        _ => {}
+        .exec(change.db())
+        .await?;
+    if revoked.rows_affected == 0 {
+        return Err(Refusal::invalid("code", "is not a code of this survey").into());
     }
-    let mut model: invitations::ActiveModel = invitation.into();
-    model.status = Set("revoked".into());
-    model.update(change.db()).await?;
     record(change, "invitation.revoke", &administration, json!({})).await
 }
 
@@ -256,33 +259,33 @@ pub struct InvitationCounts {
     pub revoked: i64,
 }
 
-/// How many codes were issued, started, submitted and revoked (never which code answered what).
+/// How many codes were issued, started, submitted and revoked (never which code answered
+/// what). Revocation is counted apart and moves no other count, so it gives away nothing of
+/// the revoked code's progress.
 pub async fn invitation_counts(
     session: &Session,
     lead: &LeadOf,
     id: AdministrationId,
 ) -> StoreResult<InvitationCounts> {
-    let rows = session
+    let row = session
         .db()
-        .query_all_raw(Statement::from_sql_and_values(
+        .query_one_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "SELECT status, count(*) AS n FROM invitations WHERE county_id = $1 AND administration_id = $2 GROUP BY status",
+            "SELECT count(*) AS issued, \
+                    count(*) FILTER (WHERE status IN ('started', 'submitted')) AS started, \
+                    count(*) FILTER (WHERE status = 'submitted') AS submitted, \
+                    count(*) FILTER (WHERE revoked OR status = 'revoked') AS revoked \
+             FROM invitations WHERE county_id = $1 AND administration_id = $2",
             [Value::from(lead.county_id().0), Value::from(id.0)],
         ))
         .await?;
-    let mut counts = InvitationCounts::default();
-    for row in rows {
-        let (status, n): (String, i64) = (row.try_get("", "status")?, row.try_get("", "n")?);
-        match status.as_str() {
-            "issued" => counts.issued += n,
-            "started" => counts.started += n,
-            "submitted" => counts.submitted += n,
-            _ => counts.revoked += n,
-        }
-    }
-    counts.started += counts.submitted;
-    counts.issued += counts.started + counts.revoked;
-    Ok(counts)
+    let Some(row) = row else { return Ok(InvitationCounts::default()) };
+    Ok(InvitationCounts {
+        issued: row.try_get("", "issued")?,
+        started: row.try_get("", "started")?,
+        submitted: row.try_get("", "submitted")?,
+        revoked: row.try_get("", "revoked")?,
+    })
 }
 
 /// Gives the administration an open link (a public code for many responses), replacing any
@@ -341,6 +344,7 @@ struct CodeTarget {
     invitation_id: Option<uuid::Uuid>,
     perspective: Option<String>,
     org_unit_id: Option<uuid::Uuid>,
+    invitation_status: Option<String>,
 }
 
 async fn resolve(session: &Session, code: &AccessCode) -> StoreResult<Option<CodeTarget>> {
@@ -348,7 +352,8 @@ async fn resolve(session: &Session, code: &AccessCode) -> StoreResult<Option<Cod
         .db()
         .query_one_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "SELECT kind, county_id, administration_id, invitation_id, perspective, org_unit_id FROM orb.resolve_access_code($1)",
+            "SELECT kind, county_id, administration_id, invitation_id, perspective, org_unit_id, invitation_status \
+             FROM orb.resolve_access_code($1)",
             [Value::from(code.hash(CODE_PURPOSE))],
         ))
         .await?;
@@ -360,14 +365,21 @@ async fn resolve(session: &Session, code: &AccessCode) -> StoreResult<Option<Cod
             invitation_id: row.try_get("", "invitation_id")?,
             perspective: row.try_get("", "perspective")?,
             org_unit_id: row.try_get("", "org_unit_id")?,
+            invitation_status: row.try_get("", "invitation_status")?,
         }),
         None => None,
     })
 }
 
-/// Exchanges a code for a response: an invitation code always reaches its one response (a
-/// resume, or a retry), an open link starts a new one. The request's transaction becomes the
-/// respondent's. Returns the scope a respondent token grants.
+/// What a respondent hears when their code or token reaches a response already submitted: no
+/// token, no answers, no perspective or unit — only that it is in.
+pub const ALREADY_SUBMITTED: &str = "this survey has already been submitted with this code: thank you, your answers are in";
+
+/// Exchanges a code for a response: an invitation code reaches its one response while it is in
+/// progress (a resume, or a retry), an open link starts a new one. The window is checked first,
+/// so a closed (or not yet open) survey answers the same `CONFLICT` for used and unused codes;
+/// a code whose response is submitted opens nothing again ([`ALREADY_SUBMITTED`]). The
+/// request's transaction becomes the respondent's. Returns the scope a respondent token grants.
 pub async fn start_response(
     session: &Session,
     code: &AccessCode,
@@ -380,7 +392,7 @@ pub async fn start_response(
     let source = if target.kind == "invitation" { Source::Invitation } else { Source::OpenLink };
     let scope = RespondentScope {
         response_id: match source {
-            Source::Invitation => code.response_id(),
+            Source::Invitation => code.response_id(session.response_key()),
             _ => ResponseId(uuid::Uuid::new_v4()),
         },
         administration_id: AdministrationId(target.administration_id),
@@ -391,12 +403,14 @@ pub async fn start_response(
     let administration = by_id(session.db(), scope.administration_id)
         .await?
         .ok_or(Refusal::invalid("code", "is not a valid survey code"))?;
-    // The window first, for used and unused codes alike: after closing nothing reopens.
     check_accepting(&administration, now)?;
+    if target.invitation_status.as_deref() == Some("submitted") {
+        return Err(Refusal::conflict(ALREADY_SUBMITTED).into());
+    }
     let change = session.change().await?;
     if let Some(existing) = own_response(change.db(), &scope).await? {
         if existing.status == "submitted" {
-            return Err(Refusal::conflict("this code has already been used to submit a response; thank you").into());
+            return Err(Refusal::conflict(ALREADY_SUBMITTED).into());
         }
         change.commit().await?;
         return Ok((scope, existing));
@@ -486,16 +500,17 @@ async fn own_response(db: &impl ConnectionTrait, scope: &RespondentScope) -> Sto
         .await?)
 }
 
-/// The respondent's own response, as saved so far. Resuming exists only while the survey takes
-/// answers: once it has closed an unsubmitted response is gone from reach too.
+/// The respondent's own response, as saved so far: only while it is in progress and the survey
+/// takes answers. Once submitted (or once the survey has closed) the token opens nothing.
 pub async fn my_response(session: &Session, now: DateTime<Utc>) -> StoreResult<responses::Model> {
     let scope = session.principal().as_respondent()?;
     let response = own_response(session.db(), &scope).await?.ok_or(Refusal::NotFound("response"))?;
-    if response.status != "submitted" {
-        let administration =
-            by_id(session.db(), scope.administration_id).await?.ok_or(Refusal::NotFound("response"))?;
-        check_accepting(&administration, now)?;
+    if response.status == "submitted" {
+        return Err(Refusal::conflict(ALREADY_SUBMITTED).into());
     }
+    let administration =
+        by_id(session.db(), scope.administration_id).await?.ok_or(Refusal::NotFound("administration"))?;
+    check_accepting(&administration, now)?;
     Ok(response)
 }
 
@@ -548,7 +563,7 @@ async fn prepare(
     if let Some(invitation) = scope.invitation_id {
         let status =
             invitations::Entity::find().filter(invitations::Column::Id.eq(invitation.0)).one(change.db()).await?;
-        if status.is_some_and(|i| i.status == "revoked") {
+        if status.is_some_and(|i| i.revoked || i.status == "revoked") {
             return Err(Refusal::conflict("the code this response was started with has been revoked").into());
         }
     }
@@ -571,7 +586,7 @@ async fn merged_answers(
     now: DateTime<Utc>,
 ) -> StoreResult<Answers> {
     if response.status == "submitted" {
-        return Err(Refusal::conflict("this response has been submitted and cannot change").into());
+        return Err(Refusal::conflict(ALREADY_SUBMITTED).into());
     }
     check_accepting(administration, now)?;
     let version =
@@ -708,7 +723,7 @@ pub async fn submit_response(
         invitations::Entity::update_many()
             .col_expr(invitations::Column::Status, sea_orm::sea_query::Expr::value("submitted"))
             .filter(invitations::Column::Id.eq(invitation.0))
-            .filter(invitations::Column::Status.ne("revoked"))
+            .filter(invitations::Column::Revoked.eq(false))
             .exec(change.db())
             .await?;
     }

@@ -265,6 +265,7 @@ pub mod administrations {
         pub free_text_min_group_size: Option<i32>,
         pub share_free_text_with_buddies: bool,
         pub interim_cut_at: Option<DateTimeWithTimeZone>,
+        pub raw_rows_read_at: Option<DateTimeWithTimeZone>,
     }
     no_relations!();
 }
@@ -286,6 +287,7 @@ pub mod invitations {
         pub org_unit_id: Option<Uuid>,
         pub status: String,
         pub created_on: Date,
+        pub revoked: bool,
     }
     no_relations!();
 }

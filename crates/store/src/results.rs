@@ -11,6 +11,7 @@ use orb_domain::access::LeadOf;
 use orb_domain::comparison::{DomainChange, Lineup, Wave, lineup, wave_change};
 use orb_domain::ids::{AdministrationId, CountyId};
 use orb_domain::instrument::InstrumentDocument;
+use orb_domain::raw_rows::{RawGroup, RawRowMask, ShownAttributes, raw_row_mask};
 use orb_domain::results::{
     AdministrationResults, FreeText, LikertAnswers, Released, ScoredResponse, administration_results, free_text,
 };
@@ -349,8 +350,8 @@ impl RawDoor {
     }
 }
 
-/// The administration, the caller's lead capability over its county and its version: who may
-/// read raw answers at all (the county's lead, whatever the survey's state).
+/// The administration and the caller's lead capability over its county: who may read raw
+/// answers at all (the county's lead).
 async fn raw_access(
     session: &Session,
     lead_of: impl Fn(CountyId) -> Result<LeadOf, Refusal>,
@@ -361,48 +362,180 @@ async fn raw_access(
     Ok((administration, lead))
 }
 
-/// What a raw export needs to start: the administration and its version, after checking the
-/// caller leads its county, and an audit entry saying the lead exported raw answers.
+/// Raw rows are read only once the survey has closed: while it is open (an interim cut
+/// included) reading before and after one more submission would give that response whole.
+fn check_raw_readable(administration: &administrations::Model) -> StoreResult<()> {
+    if administration.status != "closed" {
+        return Err(Refusal::conflict(
+            "raw rows are read once the survey has closed (an interim cut opens scores, not rows)",
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// How a closed wave's raw rows are read: in an order fixed for the closed wave and unrelated
+/// to response ids, codes or submission order, with the group attributes that would place a
+/// row in a group below the minimum blanked ([`RawRowMask`]).
+#[derive(Debug, Clone)]
+pub struct RawReading {
+    salt: Vec<u8>,
+    /// What the rows leave blank, for the whole wave.
+    pub mask: RawRowMask,
+}
+
+/// Opens a closed wave's raw rows for its lead: checks it is closed, notes the first read (from
+/// then on the wave cannot reopen, so rows read at two closes never differ by the late
+/// respondents) and works out the order and the mask.
+async fn open_raw(
+    session: &Session,
+    lead: &LeadOf,
+    administration: &administrations::Model,
+) -> StoreResult<RawReading> {
+    check_raw_readable(administration)?;
+    session
+        .db()
+        .execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "UPDATE administrations SET raw_rows_read_at = now() \
+             WHERE county_id = $1 AND id = $2 AND raw_rows_read_at IS NULL",
+            [Value::from(lead.county_id().0), Value::from(administration.id)],
+        ))
+        .await?;
+    let groups = session
+        .db()
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT perspective, org_unit_id, language, count(*) AS n FROM responses \
+             WHERE county_id = $1 AND administration_id = $2 AND status = 'submitted' \
+             GROUP BY perspective, org_unit_id, language",
+            [Value::from(lead.county_id().0), Value::from(administration.id)],
+        ))
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(RawGroup {
+                perspective: row.try_get("", "perspective")?,
+                unit: row.try_get("", "org_unit_id")?,
+                language: row.try_get("", "language")?,
+                n: row.try_get("", "n")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sea_orm::DbErr>>()?;
+    let mask = raw_row_mask(&groups, i64::from(administration.min_group_size));
+    Ok(RawReading { salt: raw_order_salt(session, administration), mask })
+}
+
+fn raw_order_salt(session: &Session, administration: &administrations::Model) -> Vec<u8> {
+    let closed = administration.closed_at.unwrap_or(administration.closes_at);
+    session.response_key().raw_order_salt(administration.id, closed.into())
+}
+
+/// Where a response stands in its wave's raw order: `sha256(salt || id)`, as PostgreSQL
+/// computes it in [`RAW_ORDER`].
+fn order_key(salt: &[u8], id: uuid::Uuid) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    hash.update(salt);
+    hash.update(id.as_bytes());
+    hash.finalize().to_vec()
+}
+
+/// The raw order in SQL; `$3` is the salt.
+const RAW_ORDER: &str = "sha256($3::bytea || uuid_send(r.id))";
+
+/// One raw row as the lead reads it: no id, and the group attributes the mask leaves.
+#[derive(Debug, Clone)]
+pub struct RawRow {
+    /// Perspective, unit and language, each blank where it would single out a small group.
+    pub shown: ShownAttributes,
+    /// The day it was submitted.
+    pub submitted_on: Option<chrono::NaiveDate>,
+    /// The answers by item code, free text included.
+    pub answers: serde_json::Value,
+    order: Vec<u8>,
+}
+
+fn raw_row(reading: &RawReading, response: responses::Model) -> RawRow {
+    RawRow {
+        shown: reading.mask.show(response.perspective.as_deref(), response.org_unit_id, &response.language),
+        submitted_on: response.submitted_on,
+        order: order_key(&reading.salt, response.id),
+        answers: response.answers,
+    }
+}
+
+/// What a raw export needs to start: the administration, its version and how its rows are read,
+/// after checking the caller leads its county and the survey has closed, and an audit entry
+/// saying the lead exported raw answers.
 pub async fn start_raw_export(
     session: &Session,
     lead_of: impl Fn(CountyId) -> Result<LeadOf, Refusal>,
     id: AdministrationId,
-) -> StoreResult<(administrations::Model, VersionRecord)> {
-    let (administration, _) = raw_access(session, lead_of, id).await?;
+) -> StoreResult<(administrations::Model, VersionRecord, RawReading)> {
+    let (administration, lead) = raw_access(session, lead_of, id).await?;
+    let reading = open_raw(session, &lead, &administration).await?;
     let version = instruments::version_row(session.db(), administration.instrument_version_id).await?;
     audit::record_reads(session, vec![raw_read(&administration, RawDoor::Csv)]).await?;
-    Ok((administration, version))
+    Ok((administration, version, reading))
 }
 
 /// Where a page of raw responses starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RawFrom {
     /// At the first response.
     Start,
-    /// After this response: the CSV export's keyset, which never leaves the service.
-    AfterResponse(uuid::Uuid),
-    /// After this many responses: the API's position, which names no response.
-    AfterRespondents(u64),
+    /// After this row: the CSV export's keyset (a place in the raw order), which never leaves
+    /// the service.
+    AfterRow(Vec<u8>),
 }
 
-/// One page of an administration's submitted responses for the lead's raw answers, in a stable
-/// order (by id), starting at `from`. The CSV export and `Administration.responses` both page
-/// with it.
+impl RawFrom {
+    /// After `row`.
+    pub fn after(row: &RawRow) -> Self {
+        Self::AfterRow(row.order.clone())
+    }
+}
+
+/// One page of a closed administration's submitted responses for the lead's raw answers, in
+/// the wave's raw order, starting at `from`, read as `reading` says. The CSV export pages with it.
 pub async fn raw_page(
     session: &Session,
     lead: &LeadOf,
     id: AdministrationId,
+    reading: &RawReading,
     from: RawFrom,
     limit: u64,
-) -> StoreResult<Vec<crate::entities::responses::Model>> {
-    use sea_orm::{QueryOrder, QuerySelect};
-    let mut query = submitted_responses(lead, id).order_by_asc(responses::Column::Id).limit(limit);
-    match from {
-        RawFrom::Start => {}
-        RawFrom::AfterResponse(after) => query = query.filter(responses::Column::Id.gt(after)),
-        RawFrom::AfterRespondents(seen) => query = query.offset(seen),
-    }
-    Ok(query.all(session.db()).await?)
+) -> StoreResult<Vec<RawRow>> {
+    use sea_orm::FromQueryResult;
+    let administration = collection::by_id(session.db(), id).await?.ok_or(Refusal::NotFound("administration"))?;
+    check_raw_readable(&administration)?;
+    let after = match from {
+        RawFrom::Start => Vec::new(),
+        RawFrom::AfterRow(key) => key,
+    };
+    let rows = session
+        .db()
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            format!(
+                "SELECT r.* FROM responses r
+                 WHERE r.county_id = $1 AND r.administration_id = $2 AND r.status = 'submitted'
+                   AND {RAW_ORDER} > $4::bytea
+                 ORDER BY {RAW_ORDER} LIMIT $5"
+            ),
+            [
+                Value::from(lead.county_id().0),
+                Value::from(id.0),
+                Value::from(reading.salt.clone()),
+                Value::from(after),
+                Value::from(i64::try_from(limit).unwrap_or(i64::MAX)),
+            ],
+        ))
+        .await?;
+    rows.iter()
+        .map(|row| Ok(raw_row(reading, responses::Model::from_query_result(row, "")?)))
+        .collect()
 }
 
 fn submitted_responses(lead: &LeadOf, id: AdministrationId) -> sea_orm::Select<responses::Entity> {
@@ -413,8 +546,8 @@ fn submitted_responses(lead: &LeadOf, id: AdministrationId) -> sea_orm::Select<r
 }
 
 /// A position in an administration's raw responses as the API gives it out: how many the
-/// caller has read, and how many were submitted when they started. It names no response: in
-/// anonymous mode a response id derives from its invitation code, which the lead once held.
+/// caller has read, and how many were submitted when they started. It names no response, and
+/// the order it counts in is the closed wave's raw order, unrelated to ids or codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RespondentCursor {
     /// Responses read so far (the respondent number of the last one).
@@ -444,14 +577,15 @@ pub struct RawListing {
     pub version: Arc<InstrumentDocument>,
     /// Submitted responses when the listing started.
     pub submitted: u64,
-    /// The page: respondent number (from 1) and response.
-    pub page: Page<(u64, responses::Model)>,
+    /// The page: respondent number (from 1) and row.
+    pub page: Page<(u64, RawRow)>,
 }
 
 /// One page of an administration's submitted responses for its county's lead (`lead` must
 /// lead the administration's county, read by the caller in this request), as the CSV export
-/// gives them (same order, same audit), positioned by respondent number. A position taken before
-/// more responses were submitted is refused (`CONFLICT` on `after`): the numbers would have moved.
+/// gives them (same order, same mask, same audit), positioned by respondent number. Only once
+/// the survey has closed (`CONFLICT` before). A position taken before more responses were
+/// submitted is refused (`CONFLICT` on `after`): the numbers would have moved.
 ///
 /// The page and the number submitted come from one statement; the version's document from
 /// memory once read ([`crate::published`]); the audit entry goes into the request's transaction.
@@ -467,6 +601,7 @@ pub async fn raw_listing(
     }
     let id = AdministrationId(administration.id);
     let after: Option<RespondentCursor> = request.after_key()?;
+    let reading = open_raw(session, lead, administration).await?;
     let seen = after.map_or(0, |a| a.seen);
     let rows = session
         .db()
@@ -476,10 +611,11 @@ pub async fn raw_listing(
                           WHERE c.county_id = $1 AND c.administration_id = $2 AND c.status = 'submitted') AS submitted
              FROM responses r
              WHERE r.county_id = $1 AND r.administration_id = $2 AND r.status = 'submitted'
-             ORDER BY r.id LIMIT $3 OFFSET $4",
+             ORDER BY sha256($3::bytea || uuid_send(r.id)) LIMIT $4 OFFSET $5",
             [
                 Value::from(administration.county_id),
                 Value::from(administration.id),
+                Value::from(reading.salt.clone()),
                 Value::from(i64::try_from(request.limit()).unwrap_or(i64::MAX)),
                 Value::from(i64::try_from(seen).unwrap_or(i64::MAX)),
             ],
@@ -497,7 +633,10 @@ pub async fn raw_listing(
         )
         .into());
     }
-    let fetched = rows.iter().map(|row| responses::Model::from_query_result(row, "")).collect::<Result<Vec<_>, _>>()?;
+    let fetched = rows
+        .iter()
+        .map(|row| Ok(raw_row(&reading, responses::Model::from_query_result(row, "")?)))
+        .collect::<Result<Vec<_>, sea_orm::DbErr>>()?;
     let numbered = (seen + 1..).zip(fetched).collect();
     let version =
         session.documents().of_administrations_version(session.db(), administration.instrument_version_id).await?;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use orb_domain::Error as Refusal;
 use orb_domain::access::{CountyMembership, Principal, RespondentScope};
+use orb_domain::collection::ResponseKey;
 use orb_domain::ids::{CountyId, UserId};
 use orb_domain::people::{CountyRole, GlobalRole};
 use percent_encoding::percent_decode_str;
@@ -45,6 +46,8 @@ pub struct StoreOptions {
     pub statement_timeout: Duration,
     /// How many responses' frozen answers to keep in memory for results ([`FrozenAnswers`]).
     pub frozen_answers: usize,
+    /// The service's secret that keys invitation responses' ids and the order of raw rows.
+    pub response_key: ResponseKey,
 }
 
 /// The connection pool of the runtime role; the one way into county data.
@@ -54,6 +57,7 @@ pub struct Store {
     statement_timeout: Duration,
     frozen: Arc<FrozenAnswers>,
     documents: Arc<PublishedDocuments>,
+    response_key: Arc<ResponseKey>,
 }
 
 /// sea-orm options for `url` with its password handed to the driver apart from the URL.
@@ -95,6 +99,7 @@ impl Store {
             statement_timeout: options.statement_timeout,
             frozen: Arc::new(FrozenAnswers::new(options.frozen_answers)),
             documents: Arc::default(),
+            response_key: Arc::new(options.response_key.clone()),
         })
     }
 
@@ -134,6 +139,7 @@ impl Store {
             request_id,
             frozen: Arc::clone(&self.frozen),
             documents: Arc::clone(&self.documents),
+            response_key: Arc::clone(&self.response_key),
             direct_change: AtomicBool::new(false),
             spoiled: AtomicBool::new(false),
         }
@@ -260,6 +266,7 @@ pub struct Session {
     request_id: Option<String>,
     frozen: Arc<FrozenAnswers>,
     documents: Arc<PublishedDocuments>,
+    response_key: Arc<ResponseKey>,
     /// The next change writes into the request's transaction directly (set for one mutation).
     direct_change: AtomicBool,
     /// A change that wrote directly was dropped without being kept.
@@ -280,6 +287,11 @@ impl Session {
     /// The service's published instrument documents, shared by every session.
     pub(crate) fn documents(&self) -> &PublishedDocuments {
         &self.documents
+    }
+
+    /// The service's response key (never in the database).
+    pub(crate) fn response_key(&self) -> &ResponseKey {
+        &self.response_key
     }
 
     /// The request's transaction, for reads.
