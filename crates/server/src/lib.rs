@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod rate_limit;
 pub mod rest_error;
+pub mod spreadsheet;
 pub mod startup;
 pub mod telemetry;
 
