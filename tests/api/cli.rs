@@ -6,7 +6,7 @@ use serde_json::json;
 #[tokio::test]
 async fn the_operator_creates_accounts_from_the_command_line() {
     let app = spawn_app().await;
-    let password = "a long enough password";
+    let password = "amber falcon quietly wanders";
     orb_server::cli::create_user(
         &app.settings,
         "new.lead@kings.example",

@@ -169,3 +169,75 @@ async fn an_argument_out_of_its_types_range_is_bad_input_not_an_internal_error()
         );
     }
 }
+
+#[tokio::test]
+async fn a_nul_character_in_any_string_argument_is_bad_input_naming_it_before_anything_runs() {
+    // Found by an outside check: these answered 500 (or echoed the NUL back) because no
+    // resolver of theirs looked for NUL; the edge now refuses it once for every argument.
+    let app = spawn_app().await;
+    let operator = app.sign_in("admin@demo.orb").await;
+    let lead = app.sign_in("lead@calaveras.demo.orb").await;
+    let nul = "cala\u{0}veras";
+    let cases = [
+        (&operator, "query($s: String!) { county(slug: $s) { id } }", json!({ "s": nul }), "s"),
+        (&lead, "query($s: String!) { administrations(countySlug: $s) { id } }", json!({ "s": nul }), "s"),
+        (&operator, "query($s: String) { auditLog(countySlug: $s) { totalCount } }", json!({ "s": nul }), "s"),
+        (&operator, "query($s: String) { users(search: $s) { totalCount } }", json!({ "s": nul }), "s"),
+        (
+            &lead,
+            "query($s: String!) { compareCounties(administrationIds: [], domain: $s) { domain } }",
+            json!({ "s": nul }),
+            "s",
+        ),
+        // Written in the document rather than sent as a variable.
+        (&operator, "{ county(slug: \"cala\\u0000veras\") { id } }", json!({}), "slug"),
+        // Generic: inside an input object, at any depth, in a list.
+        (
+            &operator,
+            "mutation($input: CreateUserInput!) { createUser(input: $input) { id } }",
+            json!({ "input": { "email": "new@demo.orb", "displayName": nul, "password": "a long unusual phrase" } }),
+            "input.displayName",
+        ),
+        (
+            &operator,
+            "mutation { createUser(input: { email: \"new@demo.orb\", displayName: \"N\\u0000\", password: \"x\" }) { id } }",
+            json!({}),
+            "input.displayName",
+        ),
+        (
+            &lead,
+            "query($ids: [ID!]!) { compareCounties(administrationIds: $ids, domain: \"FIT\") { domain } }",
+            json!({ "ids": ["a", nul] }),
+            "ids[1]",
+        ),
+    ];
+    let before = app.db.snapshot().await;
+    for (caller, query, variables, field) in cases {
+        let refused = caller.graphql(query, variables).await;
+        refused.expect_code("BAD_USER_INPUT");
+        assert_eq!(refused.error_field().as_deref(), Some(field), "{query}: {}", refused.body);
+        assert!(!refused.body.to_string().contains('\u{0}'), "the NUL is not echoed back: {}", refused.body);
+    }
+    assert_eq!(app.db.snapshot().await, before, "nothing changed");
+    let ordinary =
+        operator.graphql("query($s: String!) { county(slug: $s) { slug } }", json!({ "s": "calaveras" })).await;
+    assert_eq!(ordinary.ok()["county"]["slug"], "calaveras", "an ordinary string still goes through");
+}
+
+#[tokio::test]
+async fn a_nul_character_in_a_rest_body_field_is_a_400_naming_the_field() {
+    let app = spawn_app().await;
+    for (path, body, field) in [
+        ("/auth/login", json!({ "email": "lead@calaveras.demo.orb\u{0}", "password": "x" }), "email"),
+        ("/auth/login", json!({ "email": "lead@calaveras.demo.orb", "password": "p\u{0}" }), "password"),
+        ("/auth/refresh", json!({ "refresh_token": "t\u{0}" }), "refresh_token"),
+        ("/auth/logout", json!({ "refresh_token": "t\u{0}" }), "refresh_token"),
+    ] {
+        let (status, answer) = app.post_json(path, body).await;
+        assert_eq!(status.as_u16(), 400, "{path}: {answer}");
+        assert_eq!(answer["error"]["code"], "BAD_USER_INPUT", "{path}");
+        assert_eq!(answer["error"]["field"], field, "{path}: {answer}");
+    }
+    let (status, _) = app.login("lead@calaveras.demo.orb", orb_tests::DEMO_PASSWORD).await;
+    assert_eq!(status.as_u16(), 200, "an ordinary sign-in still works");
+}

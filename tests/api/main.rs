@@ -19,6 +19,7 @@ mod graphql_abuse;
 mod hostile_input;
 mod instruments;
 mod operations;
+mod passwords;
 mod people;
 mod protocol;
 mod results;

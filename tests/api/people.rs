@@ -37,7 +37,7 @@ const CHANGE_PASSWORD: &str = "mutation($current: String!, $new: String!) {
     changePassword(currentPassword: $current, newPassword: $new)
 }";
 
-const NEW_PASSWORD: &str = "a-long-enough-password";
+const NEW_PASSWORD: &str = "violet harbor cactus lantern";
 
 /// Creates an account as `admin`; returns its id.
 async fn create_user(admin: &Caller, email: &str) -> String {

@@ -19,6 +19,60 @@ async fn get_serves_graphiql_and_never_executes_an_operation() {
     assert_eq!(app.db.snapshot().await, before, "a GET never executes anything");
 }
 
+/// The `<script …>` tags of a page, as written.
+fn script_tags(html: &str) -> Vec<&str> {
+    html.match_indices("<script").filter_map(|(at, _)| html[at..].find('>').map(|end| &html[at..=at + end])).collect()
+}
+
+#[tokio::test]
+async fn graphiql_loads_only_pinned_scripts_with_integrity_under_a_content_security_policy() {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    // Found by an outside check: the page loaded floating versions (`react@18`, `graphiql@4`)
+    // from a CDN with no integrity and no CSP, on the origin where users paste tokens.
+    let app = spawn_app().await;
+    let response = app.http().get(format!("{}/graphql", app.address)).send().await.expect("answers");
+    assert_eq!(response.status(), StatusCode::OK, "development serves GraphiQL");
+    let csp = response
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .expect("a Content-Security-Policy header")
+        .to_owned();
+    let html = response.text().await.expect("a body");
+    let directive = |name: &str| {
+        csp.split(';').map(str::trim).find(|d| d.starts_with(&format!("{name} "))).unwrap_or_default().to_owned()
+    };
+    let script_src = directive("script-src");
+    assert!(!script_src.contains("'unsafe-inline'") && !script_src.contains("'unsafe-eval'"), "{csp}");
+    assert_eq!(directive("connect-src"), "connect-src 'self'", "the page talks only to this origin: {csp}");
+    assert_eq!(directive("frame-ancestors"), "frame-ancestors 'none'", "{csp}");
+    let tags = script_tags(&html);
+    assert!(tags.len() >= 3, "React, React DOM, GraphiQL and the page's own script: {html}");
+    for tag in &tags {
+        if let Some(src) = tag.split("src=\"").nth(1).and_then(|rest| rest.split('"').next()) {
+            let version = src.split('@').nth(1).and_then(|v| v.split('/').next()).unwrap_or_default();
+            assert_eq!(version.split('.').count(), 3, "{src} is an exact version");
+            assert!(tag.contains("integrity=\"sha384-"), "{tag} has an integrity hash");
+            assert!(script_src.contains("https://unpkg.com"), "{src} is allowed by the policy");
+        } else {
+            let start = html.find(tag).expect("the tag") + tag.len();
+            let body = &html[start..start + html[start..].find("</script>").expect("closed")];
+            let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(body.as_bytes()));
+            assert!(script_src.contains(&format!("'sha256-{hash}'")), "the inline script is allowed by its hash");
+        }
+    }
+    for link in html.match_indices("<link").map(|(at, _)| &html[at..at + html[at..].find('>').unwrap_or(0)]) {
+        assert!(link.contains("integrity=\"sha384-"), "{link} has an integrity hash");
+    }
+
+    let off = spawn_app_with(|settings| settings.graphiql = Some(false)).await;
+    let response = off.http().get(format!("{}/graphql", off.address)).send().await.expect("answers");
+    assert_eq!(response.status(), StatusCode::NOT_FOUND, "switched off (the production default), no page");
+    let body = response.text().await.expect("a body");
+    assert!(!body.contains("<script"), "{body}");
+}
+
 #[tokio::test]
 async fn only_json_posts_are_executed() {
     let app = spawn_app().await;
@@ -213,6 +267,52 @@ async fn a_slow_statement_is_cancelled_and_its_connection_returns_to_the_pool() 
     drop(session);
     let next = store.begin(orb_store::Caller::Anonymous, None).await.expect("the one connection is free again");
     next.db().execute_unprepared("SELECT 1").await.expect("and usable");
+}
+
+#[tokio::test]
+async fn a_room_on_one_address_exchanges_its_codes_while_a_guesser_there_is_stopped() {
+    // Found by an outside check: the limit counted every exchange, so a meeting of 60 people on
+    // one venue Wi-Fi (one address) was throttled at the 31st. Only failed exchanges count now.
+    let app = spawn_app_with(|s| s.rate_limits.code_exchange_per_minute = 5).await;
+    let lead = app.sign_in("lead@calaveras.demo.orb").await;
+    let instruments =
+        lead.graphql("{ instruments(owner: { state: true }) { key latestPublished { id } } }", json!({})).await;
+    let version = orb_tests::state_instrument_version(instruments.ok());
+    let input = json!({
+        "countyId": app.county_id("calaveras").await,
+        "instrumentVersionId": version,
+        "title": "All-hands meeting",
+        "opensAt": (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339(),
+        "closesAt": (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339(),
+        "perspectives": ["SUPERVISOR"],
+        "anonymity": "ANONYMOUS",
+        "minGroupSize": 5,
+    });
+    let (_, codes) = lead.open_wave_with_codes(input, 60).await;
+    let exchange = "mutation($code: String!) { startResponse(code: $code) { token } }";
+    let room = app.anonymous();
+    // A few people mistype first: misses below the budget do not stop anyone.
+    for typo in ["0000-0000-0000-0000", "1111-1111-1111-1111", "not a code"] {
+        let missed = room.graphql(exchange, json!({ "code": typo })).await;
+        assert_ne!(missed.error_code().as_deref(), Some("RATE_LIMITED"), "{}", missed.body);
+    }
+    for code in &codes {
+        let started = room.graphql(exchange, json!({ "code": code })).await;
+        assert!(started.ok()["startResponse"]["token"].is_string(), "every valid code is exchanged: {}", started.body);
+    }
+    // A guesser on the same address: two more misses use up the budget of five…
+    for guess in ["2222-2222-2222-2222", "3333-3333-3333-3333"] {
+        let missed = room.graphql(exchange, json!({ "code": guess })).await;
+        assert_ne!(missed.error_code().as_deref(), Some("RATE_LIMITED"), "{}", missed.body);
+    }
+    // …and the next attempt waits, whatever it holds: a guess is not even tried.
+    for attempt in ["4444-4444-4444-4444", codes[0].as_str()] {
+        let limited = room.graphql(exchange, json!({ "code": attempt })).await;
+        assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS, "{}", limited.body);
+        limited.expect_code("RATE_LIMITED");
+    }
+    let attendee = room.graphql("{ messageTestByCode(code: \"5555-5555-5555-5555\") { __typename } }", json!({})).await;
+    attendee.expect_code("RATE_LIMITED");
 }
 
 #[tokio::test]

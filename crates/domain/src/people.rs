@@ -91,25 +91,78 @@ impl AnyRole {
     }
 }
 
-/// A password as typed, checked against the length rule; never logged or displayed.
+/// A password as typed, checked against the password policy; never logged or displayed.
+///
+/// The policy follows NIST SP 800-63B (rev. 4, §3.1.1.2) for a password that is the only
+/// factor: at least [`Password::MIN_CHARS`] characters, no composition rules, and refused when
+/// it is blank, repetitive (`aaaaaaaaaaaaaaa`), sequential (`123456789012345`), a common
+/// password or one made of them (`passwordpassword`), or built from the context — the
+/// account's email or its local part, the service's name (`orb`, `organizational
+/// readiness`) or the published demo password. Guessability is estimated with `zxcvbn` given
+/// that context; a password must score at least [`Password::MIN_SCORE`] (of 4).
 pub struct Password(String);
 
 impl Password {
-    /// Fewest characters a password may have.
-    pub const MIN_CHARS: usize = 12;
+    /// Fewest characters a password may have (NIST SP 800-63B rev. 4 for a single factor).
+    pub const MIN_CHARS: usize = 15;
     /// Most characters a password may have (bounds hashing work).
     pub const MAX_CHARS: usize = 256;
+    /// Least `zxcvbn` score accepted: 3, "safely unguessable" (about 10^10 guesses).
+    pub const MIN_SCORE: u8 = 3;
+    /// Words of this service an attacker tries first, beside the account's own email.
+    const SERVICE_WORDS: &'static [&'static str] =
+        &["orb", "organizational readiness", "readiness", "orb-demo-password", "demo", "survey"];
+    /// The longest prefix estimated: `zxcvbn`'s work grows quickly with length, and a password
+    /// whose first 64 characters are hard to guess is hard to guess.
+    const ESTIMATED_CHARS: usize = 64;
 
-    /// Checks a new password against the rules.
-    pub fn parse(field: &str, raw: &str) -> Result<Self, Error> {
+    /// Checks a new password for the account with `email` against the policy.
+    pub fn parse(field: &str, raw: &str, email: &str) -> Result<Self, Error> {
         let n = raw.chars().count();
-        if n < Self::MIN_CHARS {
-            Err(Error::invalid(field, format!("must be at least {} characters", Self::MIN_CHARS)))
-        } else if n > Self::MAX_CHARS {
-            Err(Error::invalid(field, format!("must be at most {} characters", Self::MAX_CHARS)))
-        } else {
-            Ok(Self(raw.to_owned()))
+        if raw.trim().is_empty() {
+            return Err(Error::invalid(field, "must not be blank"));
         }
+        if n < Self::MIN_CHARS {
+            return Err(Error::invalid(field, format!("must be at least {} characters", Self::MIN_CHARS)));
+        }
+        if n > Self::MAX_CHARS {
+            return Err(Error::invalid(field, format!("must be at most {} characters", Self::MAX_CHARS)));
+        }
+        let email = email.trim().to_lowercase();
+        let local = email.split('@').next().unwrap_or_default().to_owned();
+        let mut context: Vec<&str> = Self::SERVICE_WORDS.to_vec();
+        context.extend([email.as_str(), local.as_str()]);
+        context.extend(local.split(['.', '_', '-', '+']));
+        context.retain(|word| !word.is_empty());
+        let lower = raw.to_lowercase();
+        let holds_local = local.chars().count() >= 4 && lower.contains(&local);
+        if holds_local || Self::SERVICE_WORDS.iter().any(|word| lower.trim() == *word) {
+            return Err(Error::invalid(field, "must not contain your email or be a word of this service"));
+        }
+        let estimated: String = raw.chars().take(Self::ESTIMATED_CHARS).collect();
+        let entropy = zxcvbn::zxcvbn(&estimated, &context);
+        if u8::from(entropy.score()) < Self::MIN_SCORE {
+            let why = entropy.feedback().and_then(|f| f.warning()).map(|w| format!(" ({w})")).unwrap_or_default();
+            return Err(Error::invalid(
+                field,
+                format!(
+                    "is too easy to guess{why}; use a longer phrase of unrelated words, not your email, \
+                     the service's name, a common password, a repeat or a sequence"
+                ),
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// The demo's accounts' password, which is published (README, `orb demo`) and so is not
+    /// held to the policy: only its length is checked. Demo data only; never for a real
+    /// account, whose passwords go through [`Password::parse`].
+    pub fn demo_data(field: &str, raw: &str) -> Result<Self, Error> {
+        let n = raw.chars().count();
+        if raw.trim().is_empty() || n < 12 || n > Self::MAX_CHARS {
+            return Err(Error::invalid(field, format!("must be 12 to {} characters", Self::MAX_CHARS)));
+        }
+        Ok(Self(raw.to_owned()))
     }
 
     /// Hashes the password with argon2id and a fresh salt, for storage. CPU-heavy: call it
@@ -166,14 +219,14 @@ mod tests {
 
     #[test]
     fn passwords_hash_and_verify() {
-        let password = Password::parse("password", "correct horse battery").expect("long enough");
+        let password = Password::parse("password", "correct horse battery staple", "a@b.org").expect("strong");
         let hash = password.hash();
         assert!(hash.starts_with("$argon2id$"));
-        assert!(verify_password("correct horse battery", Some(&hash)));
-        assert!(!verify_password("wrong horse battery", Some(&hash)));
-        assert!(!verify_password("correct horse battery", None));
-        assert!(!verify_password("correct horse battery", Some("not a hash")));
-        assert!(Password::parse("password", "short").is_err());
+        assert!(verify_password("correct horse battery staple", Some(&hash)));
+        assert!(!verify_password("wrong horse battery staple", Some(&hash)));
+        assert!(!verify_password("correct horse battery staple", None));
+        assert!(!verify_password("correct horse battery staple", Some("not a hash")));
+        assert!(Password::parse("password", "short", "a@b.org").is_err());
         assert_eq!(format!("{password:?}"), "Password(<redacted>)");
     }
 
@@ -182,5 +235,49 @@ mod tests {
         assert_eq!(AnyRole::parse("role", "Lead"), Ok(AnyRole::County(CountyRole::Lead)));
         assert_eq!(AnyRole::parse("role", "faculty"), Ok(AnyRole::Global(GlobalRole::Faculty)));
         assert!(AnyRole::parse("role", "respondent").is_err());
+    }
+
+    #[test]
+    fn the_password_policy_refuses_what_an_attacker_tries_first() {
+        let email = "jordan.lee@sacramento.demo.orb";
+        for weak in [
+            "            ",
+            "               ",
+            "aaaaaaaaaaaa",
+            "aaaaaaaaaaaaaaaaaaaa",
+            "123456789012",
+            "123456789012345678",
+            "abcdefghijklmnopqrs",
+            "passwordpassword",
+            "password12345678",
+            "qwertyuiopasdfgh",
+            "orb-demo-password",
+            "jordan.lee@sacramento.demo.orb",
+            "jordan.lee2024!!",
+            "orborborborborborb",
+            "organizational readiness",
+        ] {
+            assert!(Password::parse("newPassword", weak, email).is_err(), "{weak:?} is refused");
+        }
+        for strong in ["correct horse battery staple", "velvet tractor museum ninety", "w7#Lq9!zR2@pX4&v"] {
+            assert!(Password::parse("newPassword", strong, email).is_ok(), "{strong:?} is accepted");
+        }
+        match Password::parse("newPassword", "passwordpassword", email) {
+            Err(Error::Invalid(problems)) => assert_eq!(problems[0].field, "newPassword", "the field is named"),
+            other => panic!("expected a refusal, got {:?}", other.map(|_| ())),
+        }
+        let long = format!("{}{}", "correct horse battery staple ", "z".repeat(300));
+        assert!(Password::parse("p", &long, email).is_err(), "at most MAX_CHARS");
+        let slow = "correct horse battery staple ".repeat(8);
+        let started = std::time::Instant::now();
+        assert!(Password::parse("p", &slow, email).is_ok());
+        assert!(started.elapsed() < std::time::Duration::from_secs(2), "the estimate stays quick on a long password");
+    }
+
+    #[test]
+    fn the_published_demo_password_is_demo_data_only() {
+        assert!(Password::demo_data("ORB_DEMO_PASSWORD", "orb-demo-password").is_ok());
+        assert!(Password::demo_data("ORB_DEMO_PASSWORD", "short").is_err());
+        assert!(Password::parse("password", "orb-demo-password", "lead@sacramento.demo.orb").is_err());
     }
 }

@@ -32,11 +32,36 @@ pub trait RespondentTokens: Send + Sync {
     fn issue(&self, scope: &RespondentScope) -> Result<(String, u64), String>;
 }
 
-/// Limits how often one client may exchange survey codes (guessing codes, flooding an open
-/// link). The server provides it, bound to the requesting client.
+/// Limits on one client's guesses: failed survey and attendee code exchanges, and password
+/// checks behind an access token. The server provides it, bound to the requesting client.
 pub trait ClientLimits: Send + Sync {
-    /// `Err(seconds to wait)` when the client has exchanged too many codes lately.
+    /// `Err(seconds to wait)` when the client has failed too many code exchanges lately.
     fn check_code_exchange(&self) -> Result<(), u64>;
+    /// Told that an exchange failed: the code did not parse or opened nothing.
+    fn code_exchange_failed(&self);
+    /// `Err(seconds to wait)` when `account`'s password, or this client, was tried too often.
+    fn check_password_attempt(&self, account: orb_domain::ids::UserId) -> Result<(), u64>;
+}
+
+/// The outcome of a code exchange, told to the client's limits when it failed because the code
+/// is malformed or unknown (a guess: `NOT_FOUND`, or `BAD_USER_INPUT` on `code`); a refusal of
+/// a real code (a closed survey) or of the rest of the input is no guess.
+pub(crate) fn exchange_outcome<T>(ctx: &Context<'_>, outcome: ApiResult<T>) -> ApiResult<T> {
+    if let Err(error) = &outcome {
+        let text = |key: &str| match error.extensions.as_ref().and_then(|e| e.get(key)) {
+            Some(async_graphql::Value::String(value)) => Some(value.clone()),
+            _ => None,
+        };
+        let guess = match text("code").as_deref() {
+            Some("NOT_FOUND") => true,
+            Some("BAD_USER_INPUT") => text("field").as_deref() == Some("code"),
+            _ => false,
+        };
+        if guess && let Ok(limits) = ctx.data::<Arc<dyn ClientLimits>>() {
+            limits.code_exchange_failed();
+        }
+    }
+    outcome
 }
 
 /// Told of the submissions an operation accepted, for the service's metrics. The server
@@ -378,7 +403,7 @@ impl CollectionQuery {
     /// The respondent's own response (respondent token).
     async fn my_response(&self, ctx: &Context<'_>) -> ApiResult<RespondentResponse> {
         let session = session(ctx)?;
-        Ok(RespondentResponse(store::my_response(session).await.api()?))
+        Ok(RespondentResponse(store::my_response(session, Utc::now()).await.api()?))
     }
 }
 
@@ -435,8 +460,16 @@ pub struct RawAnswer {
     pub value: Json<serde_json::Value>,
 }
 
-/// A respondent's response as they see it.
+/// A respondent's response as they see it. Once submitted it shows only that it was submitted
+/// (and on which day): whoever holds the code or the token — a printed slip, the lead's list
+/// of codes — never reads the answers, perspective or unit again.
 pub struct RespondentResponse(pub responses::Model);
+
+impl RespondentResponse {
+    fn submitted(&self) -> bool {
+        self.0.status == "submitted"
+    }
+}
 
 #[Object]
 impl RespondentResponse {
@@ -452,18 +485,28 @@ impl RespondentResponse {
         &self.0.language
     }
 
+    /// The perspective answered from; `null` once submitted.
     async fn perspective(&self) -> Option<Perspective> {
+        if self.submitted() {
+            return None;
+        }
         self.0.perspective.as_deref().and_then(orb_domain::collection::Perspective::from_stored).map(Into::into)
     }
 
-    /// The unit answered for.
+    /// The unit answered for; `null` once submitted.
     async fn org_unit_id(&self) -> Option<ID> {
+        if self.submitted() {
+            return None;
+        }
         self.0.org_unit_id.map(|u| ID(u.to_string()))
     }
 
-    /// Answers saved so far, by item code.
-    async fn answers(&self) -> Json<&serde_json::Value> {
-        Json(&self.0.answers)
+    /// Answers saved so far, by item code; empty once submitted.
+    async fn answers(&self) -> Json<serde_json::Value> {
+        if self.submitted() {
+            return Json(serde_json::json!({}));
+        }
+        Json(self.0.answers.clone())
     }
 
     /// The day it was submitted (anonymous surveys keep no finer time).
@@ -849,8 +892,11 @@ impl CollectionMutation {
         if let Ok(limits) = ctx.data::<Arc<dyn ClientLimits>>() {
             limits.check_code_exchange().map_err(rate_limited)?;
         }
-        let code = AccessCode::parse("code", &code).api()?;
-        let (scope, response) = store::start_response(session, &code, language.as_deref(), Utc::now()).await.api()?;
+        let opened = match AccessCode::parse("code", &code).api() {
+            Ok(code) => store::start_response(session, &code, language.as_deref(), Utc::now()).await.api(),
+            Err(malformed) => Err(malformed),
+        };
+        let (scope, response) = exchange_outcome(ctx, opened)?;
         let tokens =
             ctx.data::<Arc<dyn RespondentTokens>>().map_err(|_| coded("internal error", "INTERNAL_SERVER_ERROR"))?;
         let (token, expires_in) = tokens.issue(&scope).map_err(|e| {

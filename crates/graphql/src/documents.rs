@@ -9,6 +9,8 @@
 //!   repeating one field took seconds of a worker's CPU, which no request time limit interrupts.
 //!   A document may hold at most `max_selections` fields, directives, operations and fragment
 //!   definitions, counted as written.
+//! - **Arguments**: no string may hold NUL, and a once-per-request mutation may not repeat
+//!   ([`crate::arguments`]).
 //! - **Introspection off**: async-graphql's switch answers `__schema` and `__type` with `null`
 //!   and no error, which a client cannot tell from an empty schema; the operation is refused.
 //!
@@ -132,6 +134,8 @@ impl Extension for Checks {
                 None,
             ));
         }
+        crate::arguments::refuse_nul(&ctx.schema_env.registry, &document, variables)?;
+        crate::arguments::refuse_repeated_mutations(&document)?;
         if let Some(shape) = ctx.data_opt::<OneMutation>() {
             shape.0.store(one_mutation(&document), Ordering::Release);
         }

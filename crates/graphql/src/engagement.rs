@@ -571,8 +571,11 @@ impl EngagementQuery {
         if let Ok(limits) = ctx.data::<Arc<dyn ClientLimits>>() {
             limits.check_code_exchange().map_err(rate_limited)?;
         }
-        let code = AccessCode::parse("code", &code).api()?;
-        let (_, test) = store::open_by_code(session, &code).await.api()?;
+        let opened = match AccessCode::parse("code", &code).api() {
+            Ok(code) => store::open_by_code(session, &code).await.api(),
+            Err(malformed) => Err(malformed),
+        };
+        let (_, test) = crate::collection::exchange_outcome(ctx, opened)?;
         Ok(AttendeeMessageTest(test))
     }
 }
@@ -926,9 +929,9 @@ impl EngagementMutation {
         if let Ok(limits) = ctx.data::<Arc<dyn ClientLimits>>() {
             limits.check_code_exchange().map_err(rate_limited)?;
         }
-        let code = AccessCode::parse("code", &code).api()?;
+        let code = crate::collection::exchange_outcome(ctx, AccessCode::parse("code", &code).api())?;
         let given = feedback_input(&feedback)?;
-        store::give_feedback_by_code(session, &code, &given).await.api()?;
+        crate::collection::exchange_outcome(ctx, store::give_feedback_by_code(session, &code, &given).await.api())?;
         Ok(FeedbackReceipt { received: given.len() })
     }
 }

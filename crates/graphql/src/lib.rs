@@ -3,6 +3,7 @@
 //! `extensions.code` in one place ([`error`]). The server attaches a session and loaders to
 //! each request ([`attach`]); nothing here knows of HTTP.
 
+pub mod arguments;
 pub mod audit;
 pub mod closing_the_loop;
 pub mod cohorts;

@@ -165,7 +165,8 @@ pub struct CreateUserInput {
     pub email: String,
     /// Name shown to colleagues.
     pub display_name: String,
-    /// Initial password (at least 12 characters).
+    /// Initial password: at least 15 characters and hard to guess (not the email, the
+    /// service's name, a common password, a repeat or a sequence).
     #[graphql(secret)]
     pub password: String,
 }
@@ -194,7 +195,7 @@ impl PeopleMutation {
         let mut problems = Problems::new();
         let email = problems.take(Email::parse("input.email", &input.email));
         let display_name = problems.take(people::display_name("input.displayName", &input.display_name));
-        let password = problems.take(Password::parse("input.password", &input.password));
+        let password = problems.take(Password::parse("input.password", &input.password, &input.email));
         problems.finish().api()?;
         let (Some(email), Some(display_name), Some(password)) = (email, display_name, password) else {
             return Err(coded("invalid input", "BAD_USER_INPUT"));
@@ -282,8 +283,8 @@ impl PeopleMutation {
         let session = session(ctx)?;
         let user_id = session.principal().as_signed_in().api()?.user_id();
         let user_id = user_id.ok_or_else(|| coded("authentication required", "UNAUTHENTICATED"))?;
-        let new_password = Password::parse("newPassword", &new_password).api()?;
         let me = found(loader(ctx)?.load_one(user_id).await?, "user")?;
+        let new_password = Password::parse("newPassword", &new_password, &me.email).api()?;
         let credentials = orb_store::auth::credentials(session, &me.email).await.api()?;
         let stored_hash = credentials.and_then(|c| c.password_hash);
         let verified = off_executor(move || people::verify_password(&current_password, stored_hash.as_deref())).await?;

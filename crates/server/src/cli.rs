@@ -151,7 +151,7 @@ pub async fn create_user(
     if matches!(role, AnyRole::County(_)) != county.is_some() {
         anyhow::bail!("--county is required for staff and lead, and not allowed for faculty and admin");
     }
-    let password = Password::parse("password", password)?;
+    let password = Password::parse("password", password, email.as_str())?;
     let store = prepare_store(settings, true).await?;
     let lookup = store.begin_system(Vec::new()).await?;
     let county_id = match county {

@@ -151,9 +151,13 @@ impl Default for GraphqlSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct RateLimitSettings {
-    /// Sign-in attempts per minute per client.
+    /// Sign-in attempts per minute per client (IPv6: per /64); password changes count too,
+    /// and are also limited to as many per minute per account.
     pub login_per_minute: u32,
-    /// Survey-code exchanges (`startResponse`) per minute per client.
+    /// *Failed* survey and attendee code exchanges (`startResponse`, `messageTestByCode`,
+    /// `giveMessageFeedbackByCode` with a malformed or unknown code) per minute per client
+    /// (IPv6: per /64); past it the client waits before any exchange. Successful exchanges are
+    /// not limited, so a room on one network is never throttled.
     pub code_exchange_per_minute: u32,
 }
 
@@ -210,6 +214,10 @@ pub struct Settings {
     /// when the connection comes from one of them is the client taken from that header (the
     /// rightmost address that is not itself a trusted proxy). Empty: the header is ignored.
     pub trusted_proxies: Vec<String>,
+    /// Whether `GET /graphql` serves the GraphiQL page (pinned scripts with integrity hashes and
+    /// a Content-Security-Policy). Unset: on in development and under `orb serve --demo`, off
+    /// in production, where the page answers `NOT_FOUND`.
+    pub graphiql: Option<bool>,
     /// GraphQL protections.
     pub graphql: GraphqlSettings,
     /// Tokens.
@@ -239,6 +247,7 @@ impl Default for Settings {
             workers: 0,
             metrics_enabled: true,
             trusted_proxies: Vec::new(),
+            graphiql: None,
             graphql: GraphqlSettings::default(),
             jwt: JwtSettings::default(),
             rate_limits: RateLimitSettings::default(),
@@ -323,6 +332,11 @@ impl Settings {
         })
     }
 
+    /// Whether GraphiQL is served, for a service started with or without the demo.
+    pub fn graphiql_enabled(&self, demo: bool) -> bool {
+        self.graphiql.unwrap_or(demo || self.mode == Mode::Development)
+    }
+
     /// The request time limit.
     pub fn request_timeout(&self) -> Duration {
         Duration::from_millis(self.request_timeout_ms)
@@ -357,6 +371,16 @@ mod tests {
         assert!(settings.validate().is_ok());
         settings.jwt.secret = Some(SecretString::from(DEVELOPMENT_JWT_SECRET));
         assert!(settings.validate().is_err());
+    }
+
+    #[test]
+    fn graphiql_is_on_in_development_and_the_demo_and_off_in_production_unless_set() {
+        let production = Settings { mode: Mode::Production, ..Settings::default() };
+        assert!(Settings::default().graphiql_enabled(false));
+        assert!(!production.graphiql_enabled(false));
+        assert!(production.graphiql_enabled(true), "orb serve --demo");
+        let off = Settings { graphiql: Some(false), ..Settings::default() };
+        assert!(!off.graphiql_enabled(true), "an explicit setting wins");
     }
 
     #[test]

@@ -10,7 +10,6 @@ use std::time::Duration;
 use actix_web::http::StatusCode;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
-use async_graphql::http::GraphiQLSource;
 use orb_graphql::OrbSchema;
 use orb_store::{Session, Store, StoreError};
 use serde_json::json;
@@ -37,6 +36,8 @@ pub struct GraphqlService {
     pub limits: Arc<crate::rate_limit::RateLimits>,
     /// The service's metrics.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// The GraphiQL page, when the `graphiql` setting serves it.
+    pub graphiql: Option<Arc<crate::graphiql::Page>>,
 }
 
 /// A GraphQL-shaped error response with a code.
@@ -44,14 +45,15 @@ fn error_response(status: StatusCode, code: &str, message: &str) -> HttpResponse
     HttpResponse::build(status).json(json!({ "errors": [{ "message": message, "extensions": { "code": code } }] }))
 }
 
-/// Serves the GraphiQL page. A GraphQL client sending an operation over GET (asking for JSON,
+/// Serves the GraphiQL page where it is turned on ([`crate::graphiql`]). A GraphQL client sending an operation over GET (asking for JSON,
 /// not a page) is told plainly that operations go by POST, rather than handed HTML it would
 /// take for an answer; nothing sent over GET is ever executed.
 #[utoipa::path(get, path = "/graphql", tag = "graphql", responses(
-    (status = 200, description = "The GraphiQL page; never executes an operation", content_type = "text/html", body = String),
+    (status = 200, description = "The GraphiQL page (pinned scripts with integrity, a Content-Security-Policy); never executes an operation", content_type = "text/html", body = String),
+    (status = 404, description = "`NOT_FOUND`: GraphiQL is turned off (`graphiql = false`; the default in production)", body = Object),
     (status = 405, description = "`BAD_REQUEST`: an operation sent over GET by a client asking for JSON", body = Object),
 ))]
-pub async fn graphiql(request: HttpRequest) -> HttpResponse {
+pub async fn graphiql(service: web::Data<GraphqlService>, request: HttpRequest) -> HttpResponse {
     if wants_json(&request) && carries_operation(&request) {
         let mut refused = error_response(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -63,9 +65,17 @@ pub async fn graphiql(request: HttpRequest) -> HttpResponse {
             .insert(actix_web::http::header::ALLOW, actix_web::http::header::HeaderValue::from_static("POST"));
         return refused;
     }
+    let Some(page) = &service.graphiql else {
+        return error_response(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            "GraphiQL is turned off on this service; send operations by POST",
+        );
+    };
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
-        .body(GraphiQLSource::build().endpoint("/graphql").finish())
+        .insert_header((actix_web::http::header::CONTENT_SECURITY_POLICY, page.content_security_policy.as_str()))
+        .body(page.html.clone())
 }
 
 /// Whether the client asks for JSON (a GraphQL client) rather than a page (a browser).

@@ -20,6 +20,8 @@ pub struct ErrorDetail {
     pub code: String,
     /// For people.
     pub message: String,
+    /// With `BAD_USER_INPUT`: the body field at fault (`email`), when one is.
+    pub field: Option<String>,
 }
 
 /// A probe's answer.

@@ -1,5 +1,6 @@
 //! Errors of the REST endpoints (auth, health), in the same vocabulary as GraphQL's
-//! `extensions.code`: `{"error": {"code": "UNAUTHENTICATED", "message": "…"}}`.
+//! `extensions.code`: `{"error": {"code": "UNAUTHENTICATED", "message": "…"}}`, with
+//! `"field"` beside them when one body field is at fault.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
@@ -13,13 +14,14 @@ pub struct RestError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    field: Option<String>,
     retry_after: Option<u64>,
 }
 
 impl RestError {
     /// An error with an explicit status and code.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), retry_after: None }
+        Self { status, code, message: message.into(), field: None, retry_after: None }
     }
 
     /// 429: too many attempts from this client; `Retry-After` says when to try again.
@@ -42,6 +44,12 @@ impl RestError {
     /// 400: malformed input.
     pub fn bad_input(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", message)
+    }
+
+    /// 400: malformed input in one body field, named in `error.field`.
+    pub fn bad_field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let field = field.into();
+        Self { field: Some(field.clone()), ..Self::bad_input(format!("{field}: {}", message.into())) }
     }
 }
 
@@ -92,6 +100,10 @@ impl ResponseError for RestError {
         if let Some(seconds) = self.retry_after {
             response.insert_header((actix_web::http::header::RETRY_AFTER, seconds.to_string()));
         }
-        response.json(json!({ "error": { "code": self.code, "message": self.message } }))
+        let mut error = json!({ "code": self.code, "message": self.message });
+        if let Some(field) = &self.field {
+            error["field"] = json!(field);
+        }
+        response.json(json!({ "error": error }))
     }
 }

@@ -66,7 +66,8 @@ impl Application {
         };
         let listener = TcpListener::bind(&settings.bind)?;
         let port = listener.local_addr()?.port();
-        let server = serve(listener, store.clone(), &settings)?;
+        let graphiql = settings.graphiql_enabled(options.demo);
+        let server = serve(listener, store.clone(), &settings, graphiql)?;
         Ok(Self { server, port, store, demo })
     }
 
@@ -100,7 +101,7 @@ impl Application {
     }
 }
 
-fn serve(listener: TcpListener, store: Store, settings: &Settings) -> anyhow::Result<Server> {
+fn serve(listener: TcpListener, store: Store, settings: &Settings, graphiql: bool) -> anyhow::Result<Server> {
     let tokens = Arc::new(AccessTokens::from_settings(&settings.jwt)?);
     let limits =
         Arc::new(RateLimits::new(settings.rate_limits.login_per_minute, settings.rate_limits.code_exchange_per_minute));
@@ -123,6 +124,7 @@ fn serve(listener: TcpListener, store: Store, settings: &Settings) -> anyhow::Re
         respondent_tokens: tokens.clone(),
         limits: limits.clone(),
         metrics: metrics.clone(),
+        graphiql: graphiql.then(|| Arc::new(crate::graphiql::Page::new())),
     });
     let auth = web::Data::new(AuthService {
         store: store.clone(),

@@ -391,12 +391,16 @@ pub async fn start_response(
     let administration = by_id(session.db(), scope.administration_id)
         .await?
         .ok_or(Refusal::invalid("code", "is not a valid survey code"))?;
+    // The window first, for used and unused codes alike: after closing nothing reopens.
+    check_accepting(&administration, now)?;
     let change = session.change().await?;
     if let Some(existing) = own_response(change.db(), &scope).await? {
+        if existing.status == "submitted" {
+            return Err(Refusal::conflict("this code has already been used to submit a response; thank you").into());
+        }
         change.commit().await?;
         return Ok((scope, existing));
     }
-    check_accepting(&administration, now)?;
     let language = match language {
         Some(l) if administration.languages.iter().any(|a| a == l) => l.to_owned(),
         Some(_) => {
@@ -482,10 +486,17 @@ async fn own_response(db: &impl ConnectionTrait, scope: &RespondentScope) -> Sto
         .await?)
 }
 
-/// The respondent's own response, as saved so far.
-pub async fn my_response(session: &Session) -> StoreResult<responses::Model> {
+/// The respondent's own response, as saved so far. Resuming exists only while the survey takes
+/// answers: once it has closed an unsubmitted response is gone from reach too.
+pub async fn my_response(session: &Session, now: DateTime<Utc>) -> StoreResult<responses::Model> {
     let scope = session.principal().as_respondent()?;
-    own_response(session.db(), &scope).await?.ok_or_else(|| Refusal::NotFound("response").into())
+    let response = own_response(session.db(), &scope).await?.ok_or(Refusal::NotFound("response"))?;
+    if response.status != "submitted" {
+        let administration =
+            by_id(session.db(), scope.administration_id).await?.ok_or(Refusal::NotFound("response"))?;
+        check_accepting(&administration, now)?;
+    }
+    Ok(response)
 }
 
 /// What a respondent sends with a save or a submission.

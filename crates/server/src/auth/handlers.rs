@@ -61,7 +61,7 @@ const BAD_REFRESH: &str = "the refresh token is invalid, expired or already used
 pub async fn login(
     service: web::Data<AuthService>,
     request: actix_web::HttpRequest,
-    body: web::Json<LoginRequest>,
+    body: crate::rest_body::CheckedJson<LoginRequest>,
 ) -> Result<HttpResponse, RestError> {
     if let Some(client) = crate::client_address::client_of(&request) {
         service.limits.check_login(client).map_err(RestError::rate_limited)?;
@@ -98,9 +98,9 @@ pub async fn login(
 ))]
 pub async fn refresh(
     service: web::Data<AuthService>,
-    body: web::Json<RefreshRequest>,
+    body: crate::rest_body::CheckedJson<RefreshRequest>,
 ) -> Result<HttpResponse, RestError> {
-    let hash = refresh_token_hash(body.refresh_token.trim());
+    let hash = refresh_token_hash(body.0.refresh_token.trim());
     let session = service.store.begin(Caller::Anonymous, None).await?;
     let stored = auth::refresh_token_by_hash(&session, &hash).await?;
     drop(session);
@@ -132,9 +132,9 @@ pub async fn refresh(
 ))]
 pub async fn logout(
     service: web::Data<AuthService>,
-    body: web::Json<RefreshRequest>,
+    body: crate::rest_body::CheckedJson<RefreshRequest>,
 ) -> Result<HttpResponse, RestError> {
-    let hash = refresh_token_hash(body.refresh_token.trim());
+    let hash = refresh_token_hash(body.0.refresh_token.trim());
     let session = service.store.begin(Caller::Anonymous, None).await?;
     let stored = auth::refresh_token_by_hash(&session, &hash).await?;
     drop(session);
