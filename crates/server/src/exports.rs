@@ -6,6 +6,9 @@
 //! - `GET /exports/administrations/{id}/dictionary.csv`: what each column and item means.
 //! - `GET /exports/administrations/{id}/results.csv`: the aggregates the caller may see, small
 //!   groups withheld exactly as in GraphQL.
+//!
+//! Every line is written through [`crate::spreadsheet`], so no cell runs as a formula when a
+//! lead opens the file in a spreadsheet.
 
 use std::sync::Arc;
 
@@ -23,6 +26,7 @@ use orb_store::{Caller, Store};
 use crate::auth::caller_of;
 use crate::auth::tokens::AccessTokens;
 use crate::rest_error::RestError;
+use crate::spreadsheet::{self, Cell, Columns};
 
 /// What the export endpoints share.
 pub struct ExportService {
@@ -49,12 +53,46 @@ fn signed_in(request: &HttpRequest, tokens: &AccessTokens) -> Result<Caller, Res
     }
 }
 
+/// A line of text cells, each neutralised against spreadsheet formulas (see [`crate::spreadsheet`]).
 fn csv_line(fields: &[String]) -> Bytes {
-    let mut writer = csv::WriterBuilder::new().from_writer(Vec::new());
-    // Writing to memory cannot fail; a failure would only lose this one line.
-    let _ = writer.write_record(fields);
-    Bytes::from(writer.into_inner().unwrap_or_default())
+    spreadsheet::text_line(fields)
 }
+
+/// The columns of `responses.csv`: the respondent's number and the scores are numbers, and so is
+/// an answer that is one (a Likert value, a number); free text and every other cell is text.
+const RESPONSES: Columns = Columns(&[
+    ("respondent", Cell::Number),
+    ("perspective", Cell::Text),
+    ("org_unit_id", Cell::Text),
+    ("language", Cell::Text),
+    ("submitted_on", Cell::Text),
+    ("domain", Cell::Text),
+    ("item", Cell::Text),
+    ("concept", Cell::Text),
+    ("kind", Cell::Text),
+    ("answer", Cell::Number),
+    ("scored", Cell::Number),
+    ("score_0_100", Cell::Number),
+]);
+
+/// The columns of `results.csv`: the figures are numbers, everything else text.
+const RESULTS: Columns = Columns(&[
+    ("group_type", Cell::Text),
+    ("group", Cell::Text),
+    ("withheld", Cell::Text),
+    ("level", Cell::Text),
+    ("code", Cell::Text),
+    ("n", Cell::Number),
+    ("mean", Cell::Number),
+    ("sd", Cell::Number),
+    ("ci_low", Cell::Number),
+    ("ci_high", Cell::Number),
+    ("score_0_100", Cell::Number),
+    ("alpha", Cell::Number),
+    ("rwg_j", Cell::Number),
+    ("low_agreement", Cell::Text),
+    ("favourable", Cell::Number),
+]);
 
 fn csv_response(filename: &str, body: impl Stream<Item = Result<Bytes, actix_web::Error>> + 'static) -> HttpResponse {
     HttpResponse::Ok()
@@ -134,21 +172,7 @@ pub async fn responses(
         }
         if !state.header {
             state.header = true;
-            let header = [
-                "respondent",
-                "perspective",
-                "org_unit_id",
-                "language",
-                "submitted_on",
-                "domain",
-                "item",
-                "concept",
-                "kind",
-                "answer",
-                "scored",
-                "score_0_100",
-            ];
-            return Some((Ok(csv_line(&header.map(String::from))), state));
+            return Some((Ok(RESPONSES.header()), state));
         }
         match next_page(&mut state).await {
             Ok(Some(bytes)) => Some((Ok(bytes), state)),
@@ -209,7 +233,7 @@ async fn next_page(state: &mut RawExport) -> Result<Option<Bytes>, orb_store::St
                     _ => String::new(),
                 },
             ];
-            chunk.extend_from_slice(&csv_line(&row));
+            chunk.extend_from_slice(&RESPONSES.line(&row));
         }
     }
     Ok(Some(Bytes::from(chunk)))
@@ -321,26 +345,7 @@ pub async fn results(
             .into_iter()
             .map(|g| ("org_unit_perspective".into(), format!("{}/{}", g.key.unit, g.key.perspective), g.figures)),
     );
-    let header = csv_line(
-        &[
-            "group_type",
-            "group",
-            "withheld",
-            "level",
-            "code",
-            "n",
-            "mean",
-            "sd",
-            "ci_low",
-            "ci_high",
-            "score_0_100",
-            "alpha",
-            "rwg_j",
-            "low_agreement",
-            "favourable",
-        ]
-        .map(String::from),
-    );
+    let header = RESULTS.header();
     let body = stream::iter(std::iter::once(header))
         .chain(stream::iter(groups).map(|(kind, key, figures)| group_rows(&kind, &key, &figures)))
         .map(Ok);
@@ -376,18 +381,12 @@ fn group_rows(kind: &str, key: &str, figures: &Released<GroupFigures>) -> Bytes 
     match figures {
         // One reason for every withheld figure, as in the API: a reason would bound the group.
         Released::Withheld(_) => {
-            out.extend_from_slice(&csv_line(&[kind.into(), key.into(), WITHHELD.into()]));
+            out.extend_from_slice(&RESULTS.line(&[kind, key, WITHHELD]));
         }
         Released::Shown(f) => {
             for d in &f.domains {
                 if d.withheld.is_some() {
-                    out.extend_from_slice(&csv_line(&[
-                        kind.into(),
-                        key.into(),
-                        WITHHELD.into(),
-                        "domain".into(),
-                        d.code.clone(),
-                    ]));
+                    out.extend_from_slice(&RESULTS.line(&[kind, key, WITHHELD, "domain", &d.code]));
                     continue;
                 }
                 let Some(s) = &d.stats else { continue };
@@ -398,23 +397,17 @@ fn group_rows(kind: &str, key: &str, figures: &Released<GroupFigures>) -> Bytes 
                     s.agreement.is_some_and(|a| a.low).to_string(),
                     String::new(),
                 ]);
-                out.extend_from_slice(&csv_line(&row));
+                out.extend_from_slice(&RESULTS.line(&row));
             }
             for i in &f.items {
                 if i.withheld.is_some() {
-                    out.extend_from_slice(&csv_line(&[
-                        kind.into(),
-                        key.into(),
-                        WITHHELD.into(),
-                        "item".into(),
-                        i.code.clone(),
-                    ]));
+                    out.extend_from_slice(&RESULTS.line(&[kind, key, WITHHELD, "item", &i.code]));
                     continue;
                 }
                 let Some(s) = &i.stats else { continue };
                 let mut row = figure_row(kind, key, "item", &i.code, &s.summary, s.score);
                 row.extend([String::new(), String::new(), String::new(), s.favourable.p.to_string()]);
-                out.extend_from_slice(&csv_line(&row));
+                out.extend_from_slice(&RESULTS.line(&row));
             }
         }
     }

@@ -17,6 +17,7 @@ pub mod openapi;
 pub mod rate_limit;
 pub mod rest_body;
 pub mod rest_error;
+pub mod spreadsheet;
 pub mod startup;
 pub mod telemetry;
 
