@@ -452,9 +452,7 @@ async fn buddies_and_faculty_read_aggregates_without_comments_and_other_counties
             )
             .await;
         let by_audience = by_audience.ok()["messageFeedback"]["byAudience"].as_array().expect("groups").clone();
-        assert!(
-            by_audience.iter().any(|g| g["audience"] == "BOARD_OF_SUPERVISORS" && g["withheld"] == "SMALL_GROUP")
-        );
+        assert!(by_audience.iter().any(|g| g["audience"] == "BOARD_OF_SUPERVISORS" && g["withheld"] == "SMALL_GROUP"));
         assert!(by_audience.iter().any(|g| g["audience"] == "SUPERVISORS" && g["n"] == 12));
     }
     assert!(

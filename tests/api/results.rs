@@ -559,9 +559,8 @@ async fn a_group_worked_out_across_two_breakdowns_stays_hidden() {
         )
         .await;
     let results = &read.ok()["administration"]["results"];
-    let units = lead
-        .graphql("{ county(slug: \"sacramento\") { units { edges { node { id name } } } } }", json!({}))
-        .await;
+    let units =
+        lead.graphql("{ county(slug: \"sacramento\") { units { edges { node { id name } } } } }", json!({})).await;
     let division_3 = units.ok()["county"]["units"]["edges"]
         .as_array()
         .and_then(|e| e.iter().find(|e| e["node"]["name"] == "Division 3"))
@@ -600,7 +599,10 @@ async fn an_item_answered_by_too_few_is_withheld_in_a_shown_group() {
                     "response": { "answers": climate, "perspective": "SOCIAL_WORKER" } })
         })
         .collect();
-    assert_eq!(enter_paper(&lead, &id, &forms).await.ok()["enterPaperForms"]["stored"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        enter_paper(&lead, &id, &forms).await.ok()["enterPaperForms"]["stored"].as_array().map(Vec::len),
+        Some(2)
+    );
     close(&lead, &id).await;
     let read = lead
         .graphql(

@@ -111,7 +111,8 @@ pub fn suppress_table_within<R: Ord + Clone, C: Ord + Clone>(
             _ => groups.total.is_none(),
         })
         .collect();
-    let withheld = suppress(&table.value, &table.unpublished, &vec![false; table.value.len()], &start, &table.sums, min);
+    let withheld =
+        suppress(&table.value, &table.unpublished, &vec![false; table.value.len()], &start, &table.sums, min);
     table.released(&withheld)
 }
 
@@ -129,7 +130,13 @@ pub fn suppress_figures(value: &[i64], unpublished: &[bool], sums: &[Sum], min: 
 /// [`suppress_figures`] when some figures were released before and stay released (`fixed`): an
 /// interim cut's figures beside the closed survey's. Only figures not fixed are withheld to
 /// protect a group; a fixed figure is never withheld, whatever its size.
-pub fn suppress_figures_beside(value: &[i64], unpublished: &[bool], fixed: &[bool], sums: &[Sum], min: i64) -> Vec<bool> {
+pub fn suppress_figures_beside(
+    value: &[i64],
+    unpublished: &[bool],
+    fixed: &[bool],
+    sums: &[Sum],
+    min: i64,
+) -> Vec<bool> {
     suppress(value, unpublished, fixed, &vec![false; value.len()], sums, min)
 }
 
@@ -148,7 +155,8 @@ fn suppress(value: &[i64], unpublished: &[bool], fixed: &[bool], start: &[bool],
             Ok(Some(group)) => Some(group),
             Err(Exhausted) => None,
         };
-        let candidates: Vec<usize> = (0..value.len()).filter(|&i| released[i] && !is_fixed(i) && value[i] > 0).collect();
+        let candidates: Vec<usize> =
+            (0..value.len()).filter(|&i| released[i] && !is_fixed(i) && value[i] > 0).collect();
         let Some(next) = atoms.complement(&candidates, &released, found.as_deref(), value) else { break };
         withheld[next] = true;
     }
@@ -231,7 +239,13 @@ impl Atoms {
     /// smallest first — among the finest, the first without which `group` can no longer be
     /// worked out, else the first. With no group
     /// known (the search gave up), the finest smallest candidate.
-    fn complement(&self, candidates: &[usize], released: &[bool], group: Option<&[usize]>, value: &[i64]) -> Option<usize> {
+    fn complement(
+        &self,
+        candidates: &[usize],
+        released: &[bool],
+        group: Option<&[usize]>,
+        value: &[i64],
+    ) -> Option<usize> {
         let everyone = self.count.len();
         let touches = |i: usize, group: &[usize]| self.of[i].iter().any(|a| group.contains(a));
         let far = |c: usize| match group {
@@ -277,7 +291,9 @@ impl Atoms {
         let mut pivots = Vec::new();
         for c in 0..width {
             let at = pivots.len();
-            let Some(r) = (at..rows.len()).max_by(|&a, &b| rows[a][c].abs().total_cmp(&rows[b][c].abs())) else { break };
+            let Some(r) = (at..rows.len()).max_by(|&a, &b| rows[a][c].abs().total_cmp(&rows[b][c].abs())) else {
+                break;
+            };
             if rows[r][c].abs() < EPSILON {
                 continue;
             }
@@ -338,7 +354,16 @@ pub fn small_group_worked_out(atoms: &Atoms, released: &[bool], min: i64) -> Res
             high[d][f] = high[d + 1][f] + rows[d][c].max(0.0);
         }
     }
-    let mut search = Search { rows: &rows, pivots: &pivots, free: &free, low: &low, high: &high, count: &atoms.count, min, budget: SEARCH_BUDGET };
+    let mut search = Search {
+        rows: &rows,
+        pivots: &pivots,
+        free: &free,
+        low: &low,
+        high: &high,
+        count: &atoms.count,
+        min,
+        budget: SEARCH_BUDGET,
+    };
     let mut sum = vec![0.0; free.len()];
     let mut chosen = Vec::new();
     search.from(0, &mut sum, &mut chosen, 0)
@@ -358,7 +383,13 @@ struct Search<'a> {
 impl Search<'_> {
     /// Decides pivot `d` on: `sum` holds each free atom's coefficient so far, `chosen` the pivot
     /// atoms in the union, `size` their members.
-    fn from(&mut self, d: usize, sum: &mut [f64], chosen: &mut Vec<usize>, size: i64) -> Result<Option<Vec<usize>>, Exhausted> {
+    fn from(
+        &mut self,
+        d: usize,
+        sum: &mut [f64],
+        chosen: &mut Vec<usize>,
+        size: i64,
+    ) -> Result<Option<Vec<usize>>, Exhausted> {
         self.budget = self.budget.checked_sub(1).ok_or(Exhausted)?;
         let mut forced = size;
         for f in 0..self.free.len() {

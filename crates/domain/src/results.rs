@@ -384,7 +384,12 @@ impl<'v> Layout<'v> {
                 return None;
             }
             let key: Vec<i64> = counts.values().copied().collect();
-            Some(decided.entry(key).or_insert_with(|| std::rc::Rc::new(suppress_table_within(&counts, min, groups))).clone())
+            Some(
+                decided
+                    .entry(key)
+                    .or_insert_with(|| std::rc::Rc::new(suppress_table_within(&counts, min, groups)))
+                    .clone(),
+            )
         };
         let count = |answered: &dyn Fn(usize) -> bool| -> BTreeMap<CellKey<'k>, i64> {
             cells.iter().map(|(k, rows)| (*k, rows.iter().filter(|&&r| answered(r)).count() as i64)).collect()
@@ -402,7 +407,11 @@ impl<'v> Layout<'v> {
             .iter()
             .map(|d| {
                 decide(count(&|row| {
-                    let given = d.columns.iter().filter(|(column, _)| column.and_then(|c| answers.value(row, c)).is_some()).count();
+                    let given = d
+                        .columns
+                        .iter()
+                        .filter(|(column, _)| column.and_then(|c| answers.value(row, c)).is_some())
+                        .count();
                     given > 0 && 2 * given >= d.columns.len()
                 }))
             })
@@ -448,7 +457,11 @@ impl<'v> Layout<'v> {
             .enumerate()
             .map(|(i, d)| {
                 if withheld(Figure::Domain(i)) {
-                    return DomainResult { code: d.code.to_owned(), stats: None, withheld: Some(Withheld::Complementary) };
+                    return DomainResult {
+                        code: d.code.to_owned(),
+                        stats: None,
+                        withheld: Some(Withheld::Complementary),
+                    };
                 }
                 let stats = d.shape.as_ref().and_then(|shape| {
                     let matrix: Vec<Vec<Option<f64>>> = members

@@ -171,15 +171,9 @@ async fn next_page(state: &mut RawExport) -> Result<Option<Bytes>, orb_store::St
             .ok_or(orb_domain::Error::NotFound("administration"))?;
         session.principal().as_lead_of(orb_domain::ids::CountyId(administration.county_id))?
     };
-    let page = orb_store::results::raw_page(
-        &session,
-        &lead,
-        state.administration,
-        &state.reading,
-        state.after.clone(),
-        PAGE,
-    )
-    .await?;
+    let page =
+        orb_store::results::raw_page(&session, &lead, state.administration, &state.reading, state.after.clone(), PAGE)
+            .await?;
     session.commit().await?;
     let Some(last) = page.last() else { return Ok(None) };
     state.after = RawFrom::after(last);
@@ -260,7 +254,16 @@ pub async fn dictionary(
         ]));
     }
     for (column, meaning) in row_columns(&reading) {
-        let cells = [column.to_owned(), String::new(), "COLUMN".into(), String::new(), String::new(), String::new(), String::new(), meaning];
+        let cells = [
+            column.to_owned(),
+            String::new(),
+            "COLUMN".into(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            meaning,
+        ];
         lines.push(csv_line(&cells));
     }
     Ok(csv_response("dictionary.csv", stream::iter(lines.into_iter().map(Ok))))
@@ -381,7 +384,13 @@ fn group_rows(kind: &str, key: &str, figures: &Released<GroupFigures>) -> Bytes 
         Released::Shown(f) => {
             for d in &f.domains {
                 if d.withheld.is_some() {
-                    out.extend_from_slice(&csv_line(&[kind.into(), key.into(), WITHHELD.into(), "domain".into(), d.code.clone()]));
+                    out.extend_from_slice(&csv_line(&[
+                        kind.into(),
+                        key.into(),
+                        WITHHELD.into(),
+                        "domain".into(),
+                        d.code.clone(),
+                    ]));
                     continue;
                 }
                 let Some(s) = &d.stats else { continue };
@@ -396,7 +405,13 @@ fn group_rows(kind: &str, key: &str, figures: &Released<GroupFigures>) -> Bytes 
             }
             for i in &f.items {
                 if i.withheld.is_some() {
-                    out.extend_from_slice(&csv_line(&[kind.into(), key.into(), WITHHELD.into(), "item".into(), i.code.clone()]));
+                    out.extend_from_slice(&csv_line(&[
+                        kind.into(),
+                        key.into(),
+                        WITHHELD.into(),
+                        "item".into(),
+                        i.code.clone(),
+                    ]));
                     continue;
                 }
                 let Some(s) = &i.stats else { continue };

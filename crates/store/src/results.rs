@@ -533,9 +533,7 @@ pub async fn raw_page(
             ],
         ))
         .await?;
-    rows.iter()
-        .map(|row| Ok(raw_row(reading, responses::Model::from_query_result(row, "")?)))
-        .collect()
+    rows.iter().map(|row| Ok(raw_row(reading, responses::Model::from_query_result(row, "")?))).collect()
 }
 
 fn submitted_responses(lead: &LeadOf, id: AdministrationId) -> sea_orm::Select<responses::Entity> {
