@@ -18,7 +18,8 @@ const SUBMIT: &str = "mutation($input: AnswersInput!, $key: String!) {
     submitResponse(input: $input, idempotencyKey: $key) { status submittedOn }
 }";
 const CLOSE: &str = "mutation($id: ID!) { closeAdministration(id: $id) { status } }";
-const OPEN: &str = "mutation($id: ID!, $closesAt: DateTime) { openAdministration(id: $id, closesAt: $closesAt) { status } }";
+const OPEN: &str =
+    "mutation($id: ID!, $closesAt: DateTime) { openAdministration(id: $id, closesAt: $closesAt) { status } }";
 const RELEASE: &str = "mutation($id: ID!) { releaseResults(administrationId: $id) { id } }";
 const CUT: &str = "mutation($id: ID!) { takeInterimCut(administrationId: $id) { id } }";
 const ISSUE: &str = "mutation($input: IssueInvitationsInput!) { issueInvitations(input: $input) { codes } }";
@@ -116,9 +117,7 @@ async fn a_used_code_or_token_never_reopens_a_submitted_response() {
     let again = device.graphql(SUBMIT, json!({ "input": answers, "key": "privacy-key-0001" })).await;
     assert_eq!(again.ok()["submitResponse"], receipt, "a retry is acknowledged as the stored submission");
     // …and the acknowledgement has nothing of the content to carry.
-    let shape = lead
-        .graphql("{ __type(name: \"SubmissionReceipt\") { fields { name } } }", json!({}))
-        .await;
+    let shape = lead.graphql("{ __type(name: \"SubmissionReceipt\") { fields { name } } }", json!({})).await;
     let fields: Vec<&str> =
         shape.ok()["__type"]["fields"].as_array().expect("fields").iter().filter_map(|f| f["name"].as_str()).collect();
     assert_eq!(fields, ["status", "submittedOn"], "no answers, perspective or unit in the acknowledgement");
@@ -199,7 +198,9 @@ async fn a_lead_holding_every_code_cannot_match_raw_rows_to_codes() {
     }
     let stored = app
         .db
-        .scalar_text(&format!("SELECT string_agg(replace(id::text, '-', ''), ',') FROM responses WHERE administration_id = '{id}'"))
+        .scalar_text(&format!(
+            "SELECT string_agg(replace(id::text, '-', ''), ',') FROM responses WHERE administration_id = '{id}'"
+        ))
         .await;
     for code in &codes {
         let old = attacker_keys(code)[0].iter().map(|b| format!("{b:02x}")).collect::<String>();

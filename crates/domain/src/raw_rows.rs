@@ -13,7 +13,8 @@
 //!    being a value of its own) must hold at least the minimum number of rows: while one does
 //!    not, the value in it with the fewest rows is withheld from every row, and the check runs
 //!    again. Every combination of fewer attributes is a union of these, so it holds at least
-//!    the minimum too.
+//!    the minimum too. A value every row shares (everyone answered in English) sets no row
+//!    apart, so it does not count as part of a combination.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -107,9 +108,14 @@ pub fn raw_row_mask(groups: &[RawGroup], min: i64) -> RawRowMask {
                 *by_value.entry(value).or_default() += g.n;
             }
         }
-        let small = shown.iter().find(|(row, n)| **n < min && !values_of(row).is_empty());
+        // A value every row shares (everyone answered in English) tells no row from another.
+        let total: i64 = groups.iter().map(|g| g.n).sum();
+        let telling = |row: &ShownAttributes| -> Vec<Value> {
+            values_of(row).into_iter().filter(|v| by_value.get(v).copied().unwrap_or(0) < total).collect()
+        };
+        let small = shown.iter().find(|(row, n)| **n < min && !telling(row).is_empty());
         let Some((row, _)) = small else { return mask };
-        let fewest = values_of(row).into_iter().min_by_key(|v| (by_value.get(v).copied().unwrap_or(0), v.clone()));
+        let fewest = telling(row).into_iter().min_by_key(|v| (by_value.get(v).copied().unwrap_or(0), v.clone()));
         match fewest {
             Some(Value::Perspective(p)) => mask.perspectives.insert(p),
             Some(Value::Unit(u)) => mask.units.insert(u),
@@ -150,7 +156,11 @@ mod tests {
 
     #[test]
     fn four_managers_are_never_marked_as_managers() {
-        let groups = [group("SOCIAL_WORKER", None, "en", 20), group("SUPERVISOR", None, "en", 8), group("MANAGER", None, "en", 4)];
+        let groups = [
+            group("SOCIAL_WORKER", None, "en", 20),
+            group("SUPERVISOR", None, "en", 8),
+            group("MANAGER", None, "en", 4),
+        ];
         let mask = raw_row_mask(&groups, 5);
         assert!(mask.perspectives.contains("MANAGER"));
         assert!(mask.perspectives.contains("SUPERVISOR"), "the lone withheld group hides behind the next smallest");
@@ -167,8 +177,9 @@ mod tests {
             group("SUPERVISOR", None, "es", 2),
         ];
         let mask = raw_row_mask(&groups, 5);
-        assert_eq!(mask.languages, BTreeSet::from(["es".to_owned()]));
-        assert!(mask.perspectives.is_empty());
+        assert_eq!(mask.languages, BTreeSet::from(["es".to_owned()]), "Spanish goes first (fewest rows)");
+        // Then the 2 Spanish-speaking supervisors would be the supervisors without a language.
+        assert_eq!(mask.perspectives, BTreeSet::from(["SUPERVISOR".to_owned()]));
     }
 
     proptest! {
@@ -185,8 +196,17 @@ mod tests {
             let mask = raw_row_mask(&groups, min);
             type Key = (Option<String>, Option<uuid::Uuid>, Option<String>);
             let mut subsets: BTreeMap<(u8, Key), i64> = BTreeMap::new();
+            // A value on every row sets none apart: it is as good as blank.
+            let total: i64 = groups.iter().map(|g| g.n).sum();
+            let on_all = |f: &dyn Fn(&ShownAttributes) -> bool| {
+                groups.iter().filter(|g| f(&mask.show(g.perspective.as_deref(), g.unit, &g.language))).map(|g| g.n).sum::<i64>() == total
+            };
             for g in &groups {
-                let shown = mask.show(g.perspective.as_deref(), g.unit, &g.language);
+                let mut shown = mask.show(g.perspective.as_deref(), g.unit, &g.language);
+                let (p, u, l) = (shown.perspective.clone(), shown.unit, shown.language.clone());
+                if on_all(&|s| s.perspective == p) { shown.perspective = None; }
+                if on_all(&|s| s.unit == u) { shown.unit = None; }
+                if on_all(&|s| s.language == l) { shown.language = None; }
                 for pick in 1u8..8 {
                     let key = (
                         shown.perspective.clone().filter(|_| pick & 1 != 0),

@@ -195,15 +195,9 @@ async fn next_page(state: &mut RawExport) -> Result<Option<Bytes>, orb_store::St
             .ok_or(orb_domain::Error::NotFound("administration"))?;
         session.principal().as_lead_of(orb_domain::ids::CountyId(administration.county_id))?
     };
-    let page = orb_store::results::raw_page(
-        &session,
-        &lead,
-        state.administration,
-        &state.reading,
-        state.after.clone(),
-        PAGE,
-    )
-    .await?;
+    let page =
+        orb_store::results::raw_page(&session, &lead, state.administration, &state.reading, state.after.clone(), PAGE)
+            .await?;
     session.commit().await?;
     let Some(last) = page.last() else { return Ok(None) };
     state.after = RawFrom::after(last);
@@ -255,7 +249,13 @@ pub async fn dictionary(
     request: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, RestError> {
-    let (_, _, version, reading) = open_raw_export(&service, &request, &id).await?;
+    let caller = signed_in(&request, &service.tokens)?;
+    let administration = administration_id(&id)?;
+    let session = service.store.begin(caller, None).await?;
+    let principal = session.principal().clone();
+    let (_, version) =
+        orb_store::results::start_dictionary(&session, |county| principal.as_lead_of(county), administration).await?;
+    session.commit().await?;
     let doc = version.document;
     let language = doc.version.default_language.clone();
     let mut lines = vec![csv_line(
@@ -283,8 +283,17 @@ pub async fn dictionary(
             item.prompt.get(&language).cloned().unwrap_or_default(),
         ]));
     }
-    for (column, meaning) in row_columns(&reading) {
-        let cells = [column.to_owned(), String::new(), "COLUMN".into(), String::new(), String::new(), String::new(), String::new(), meaning];
+    for (column, meaning) in row_columns() {
+        let cells = [
+            column.to_owned(),
+            String::new(),
+            "COLUMN".into(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            meaning,
+        ];
         lines.push(csv_line(&cells));
     }
     Ok(csv_response("dictionary.csv", stream::iter(lines.into_iter().map(Ok))))
@@ -292,15 +301,11 @@ pub async fn dictionary(
 
 /// What the row columns of `responses.csv` mean, said in the dictionary: the respondent number
 /// and order, and the group attributes left blank where they would single out a small group.
-fn row_columns(reading: &RawReading) -> Vec<(&'static str, String)> {
+fn row_columns() -> Vec<(&'static str, String)> {
     let blank = "Blank where the respondent gave none, or where showing it would place the row in a group \
                  below the survey's minimum reporting size (alone or with the row's other columns): such a \
                  value is blanked on every row that has it, for the whole survey.";
-    let blanked = if reading.mask.is_empty() {
-        "Nothing is blanked in this survey.".to_owned()
-    } else {
-        "Some values are blanked in this survey.".to_owned()
-    };
+    let blanked = "Rows are read once the survey has closed; it cannot reopen after.";
     vec![
         (
             "respondent",

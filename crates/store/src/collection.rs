@@ -373,7 +373,8 @@ async fn resolve(session: &Session, code: &AccessCode) -> StoreResult<Option<Cod
 
 /// What a respondent hears when their code or token reaches a response already submitted: no
 /// token, no answers, no perspective or unit — only that it is in.
-pub const ALREADY_SUBMITTED: &str = "this survey has already been submitted with this code: thank you, your answers are in";
+pub const ALREADY_SUBMITTED: &str =
+    "this survey has already been submitted with this code: thank you, your answers are in";
 
 /// Exchanges a code for a response: an invitation code reaches its one response while it is in
 /// progress (a resume, or a retry), an open link starts a new one. The window is checked first,

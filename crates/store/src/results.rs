@@ -480,6 +480,19 @@ pub async fn start_raw_export(
     Ok((administration, version, reading))
 }
 
+/// What the raw export's dictionary needs: the administration and its version, after checking
+/// the caller leads its county (open or closed: it holds no row), audited as a raw export is.
+pub async fn start_dictionary(
+    session: &Session,
+    lead_of: impl Fn(CountyId) -> Result<LeadOf, Refusal>,
+    id: AdministrationId,
+) -> StoreResult<(administrations::Model, VersionRecord)> {
+    let (administration, _) = raw_access(session, lead_of, id).await?;
+    let version = instruments::version_row(session.db(), administration.instrument_version_id).await?;
+    audit::record_reads(session, vec![raw_read(&administration, RawDoor::Csv)]).await?;
+    Ok((administration, version))
+}
+
 /// Where a page of raw responses starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RawFrom {
@@ -533,9 +546,7 @@ pub async fn raw_page(
             ],
         ))
         .await?;
-    rows.iter()
-        .map(|row| Ok(raw_row(reading, responses::Model::from_query_result(row, "")?)))
-        .collect()
+    rows.iter().map(|row| Ok(raw_row(reading, responses::Model::from_query_result(row, "")?))).collect()
 }
 
 fn submitted_responses(lead: &LeadOf, id: AdministrationId) -> sea_orm::Select<responses::Entity> {
