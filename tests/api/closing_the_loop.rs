@@ -310,7 +310,8 @@ async fn a_profile_is_drafted_shared_with_the_buddy_and_faculty_then_published_w
         json!({ "status": "DRAFT", "revision": 2, "description": "# Sonoma\n\nMid-sized.", "tested": "An elevator speech." })
     );
     let too_long = "x".repeat(8001);
-    let answer = lead.graphql(SAVE, json!({ "id": id, "input": { "learned": too_long, "guidance": "long enough" } })).await;
+    let answer =
+        lead.graphql(SAVE, json!({ "id": id, "input": { "learned": too_long, "guidance": "long enough" } })).await;
     answer.expect_code("BAD_USER_INPUT");
     assert_eq!(answer.problem_fields(), ["input.learned"]);
     // A NUL character is refused at the edge, before any field is read.

@@ -159,7 +159,7 @@ impl Password {
     /// account, whose passwords go through [`Password::parse`].
     pub fn demo_data(field: &str, raw: &str) -> Result<Self, Error> {
         let n = raw.chars().count();
-        if raw.trim().is_empty() || n < 12 || n > Self::MAX_CHARS {
+        if raw.trim().is_empty() || !(12..=Self::MAX_CHARS).contains(&n) {
             return Err(Error::invalid(field, format!("must be 12 to {} characters", Self::MAX_CHARS)));
         }
         Ok(Self(raw.to_owned()))

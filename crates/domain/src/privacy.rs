@@ -288,28 +288,7 @@ impl Atoms {
                 row
             })
             .collect();
-        let mut pivots = Vec::new();
-        for c in 0..width {
-            let at = pivots.len();
-            let Some(r) = (at..rows.len()).max_by(|&a, &b| rows[a][c].abs().total_cmp(&rows[b][c].abs())) else {
-                break;
-            };
-            if rows[r][c].abs() < EPSILON {
-                continue;
-            }
-            rows.swap(at, r);
-            let lead = rows[at][c];
-            rows[at].iter_mut().for_each(|x| *x /= lead);
-            let pivot = rows[at].clone();
-            for (k, row) in rows.iter_mut().enumerate() {
-                let factor = row[c];
-                if k != at && factor.abs() > EPSILON {
-                    row.iter_mut().zip(&pivot).for_each(|(x, p)| *x -= factor * p);
-                }
-            }
-            pivots.push(c);
-        }
-        rows.truncate(pivots.len());
+        let pivots = reduce(&mut rows, width);
         (rows, pivots)
     }
 
@@ -494,7 +473,6 @@ impl<'a, R: Ord + Clone, C: Ord + Clone> Figures<'a, R, C> {
 /// the sums they obey, by Gaussian elimination: a figure is pinned down when its unit vector is
 /// a combination of the sums, which in reduced row echelon form means a row with no other entry.
 pub fn pinned_down(released: &[Option<i64>], sums: &[Sum]) -> Vec<usize> {
-    const ZERO: f64 = 1e-9;
     let unknown: Vec<usize> = (0..released.len()).filter(|&i| released[i].is_none()).collect();
     let column = |i: usize| unknown.binary_search(&i).ok();
     let mut rows: Vec<Vec<f64>> = sums
@@ -510,28 +488,41 @@ pub fn pinned_down(released: &[Option<i64>], sums: &[Sum]) -> Vec<usize> {
             row
         })
         .collect();
+    let pivots = reduce(&mut rows, unknown.len());
+    pivots
+        .iter()
+        .enumerate()
+        .filter(|&(r, &c)| rows[r].iter().enumerate().all(|(k, x)| k == c || x.abs() < EPSILON))
+        .map(|(_, &c)| unknown[c])
+        .collect()
+}
+
+/// Brings `rows` (each `width` long) to reduced row echelon form in place, the largest entry
+/// as each pivot, and keeps only the rows with a pivot; returns each row's pivot column.
+fn reduce(rows: &mut Vec<Vec<f64>>, width: usize) -> Vec<usize> {
     let mut pivots = Vec::new();
-    for c in 0..unknown.len() {
+    for c in 0..width {
         let at = pivots.len();
-        let Some(r) = (at..rows.len()).find(|&r| rows[r][c].abs() > ZERO) else { continue };
+        let Some(r) = (at..rows.len()).max_by(|&a, &b| rows[a][c].abs().total_cmp(&rows[b][c].abs())) else {
+            break;
+        };
+        if rows[r][c].abs() < EPSILON {
+            continue;
+        }
         rows.swap(at, r);
         let lead = rows[at][c];
         rows[at].iter_mut().for_each(|x| *x /= lead);
         let pivot = rows[at].clone();
-        for (r, row) in rows.iter_mut().enumerate() {
+        for (k, row) in rows.iter_mut().enumerate() {
             let factor = row[c];
-            if r != at && factor.abs() > ZERO {
+            if k != at && factor.abs() > EPSILON {
                 row.iter_mut().zip(&pivot).for_each(|(x, p)| *x -= factor * p);
             }
         }
         pivots.push(c);
     }
+    rows.truncate(pivots.len());
     pivots
-        .iter()
-        .enumerate()
-        .filter(|&(r, &c)| rows[r].iter().enumerate().all(|(k, x)| k == c || x.abs() < ZERO))
-        .map(|(_, &c)| unknown[c])
-        .collect()
 }
 
 /// What an onlooker can work out from released figures: the test of every path out, used by
